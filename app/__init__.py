@@ -1,0 +1,52 @@
+"""Guichet: public administrations put their procedures online without code.
+
+``create_app()`` is found by Flask's own discovery: ``flask --app app guichet …``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from flask import Flask
+from flask_appbuilder import AppBuilder
+
+from config import BASE_DIR, load_config
+
+from .extensions import db, init_celery, migrate
+
+log = logging.getLogger(__name__)
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build one Guichet application. Every call makes a new, independent app."""
+    config = load_config(overrides)
+    app = Flask(__name__, instance_path=config["INSTANCE_DIR"], instance_relative_config=False)
+    app.config.update(config)
+
+    from . import models  # noqa: F401  (registers every table before FAB and Alembic look)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    init_celery(app)
+
+    with app.app_context():
+        # One AppBuilder per app: a shared module-level one leaves later apps without routes.
+        appbuilder = AppBuilder(update_perms=False)
+        appbuilder.init_app(app, db.session)
+        from . import views
+
+        views.register(appbuilder)
+        for name in app.config["PLUGINS"]:
+            importlib.import_module(name).init_app(app, appbuilder)
+        if app.config["GUICHET_SYNC_PERMISSIONS_ON_START"]:
+            from .security import sync_permissions_if_migrated
+
+            sync_permissions_if_migrated(appbuilder)
+
+    from . import cli, health
+
+    app.register_blueprint(health.blueprint)
+    app.cli.add_command(cli.guichet)
+    return app

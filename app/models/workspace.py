@@ -1,0 +1,90 @@
+"""The agents' saved table settings and their background jobs (exports, batch actions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_appbuilder import Model
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import USER_ID, JSONDoc, StrEnum, UTCDateTime, created_at_column, enum_type
+
+
+class SavedView(Model):
+    """An agent's columns, filters, sort and tab for one procedure's table."""
+
+    __tablename__ = "saved_view"
+    __table_args__ = (sa.UniqueConstraint("user_id", "procedure_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey(USER_ID, ondelete="CASCADE"))
+    procedure_id: Mapped[int] = mapped_column(sa.ForeignKey("procedure.id", ondelete="CASCADE"))
+    columns: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
+    filters: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
+    sort: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    tab: Mapped[str] = mapped_column(sa.String(20), default="to_follow")
+
+
+class JobState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
+    ODS = "ods"
+    JSON = "json"
+    ZIP = "zip"
+
+
+class ExportJob(Model):
+    """An export of a procedure's dossiers (the agent's filter and columns at request time)."""
+
+    __tablename__ = "export_job"
+    __table_args__ = (sa.Index("ix_export_job_user", "requested_by_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(sa.ForeignKey("procedure.id", ondelete="CASCADE"))
+    requested_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey(USER_ID, ondelete="SET NULL")
+    )
+    format: Mapped[ExportFormat] = mapped_column(enum_type(ExportFormat))
+    query: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    state: Mapped[JobState] = mapped_column(enum_type(JobState), default=JobState.PENDING)
+    total: Mapped[int | None] = mapped_column()
+    done: Mapped[int] = mapped_column(default=0)
+    attachment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("attachment.id", ondelete="SET NULL")
+    )
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = created_at_column()
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    procedure = relationship("Procedure")
+
+
+class BatchJob(Model):
+    """One action applied to up to 500 dossiers in the background, failures per dossier."""
+
+    __tablename__ = "batch_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(sa.ForeignKey("procedure.id", ondelete="CASCADE"))
+    requested_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey(USER_ID, ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(sa.String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    dossier_ids: Mapped[list[int]] = mapped_column(JSONDoc, default=list)
+    state: Mapped[JobState] = mapped_column(enum_type(JobState), default=JobState.PENDING)
+    done: Mapped[int] = mapped_column(default=0)
+    failures: Mapped[dict[str, str]] = mapped_column(JSONDoc, default=dict)
+    created_at: Mapped[datetime] = created_at_column()
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

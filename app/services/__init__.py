@@ -1,0 +1,1 @@
+"""Domain work that is neither a view nor a model."""

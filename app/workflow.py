@@ -1,0 +1,158 @@
+"""The dossier state machine: the only place that changes a dossier's state.
+
+Every change is checked against ``TRANSITIONS``, recorded as a ``StateTransition`` and
+announced through the outbox, all in the caller's transaction. Two agents acting on the
+same dossier at once cannot both win: the dossier's ``version`` counter makes the second
+UPDATE fail with ``StaleDataError`` (see ``ConcurrentChange``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+
+from .extensions import db
+from .models import DECIDED_STATES, Dossier, DossierState, StateTransition, StrEnum, utcnow
+from .services import outbox
+
+S = DossierState
+
+
+class Event(StrEnum):
+    SUBMIT = "submit"
+    START_REVIEW = "start_review"
+    BACK_TO_APPLICANT = "back_to_applicant"
+    ACCEPT = "accept"
+    REFUSE = "refuse"
+    CLOSE_WITHOUT_ACTION = "close_without_action"
+    REOPEN = "reopen"
+    ARCHIVE = "archive"
+    UNARCHIVE = "unarchive"
+
+
+@dataclass(frozen=True)
+class Rule:
+    sources: frozenset[DossierState]
+    target: DossierState | None  # None: the state does not change (archive, unarchive)
+
+
+TRANSITIONS: dict[Event, Rule] = {
+    Event.SUBMIT: Rule(frozenset({S.DRAFT}), S.SUBMITTED),
+    Event.START_REVIEW: Rule(frozenset({S.SUBMITTED}), S.IN_REVIEW),
+    Event.BACK_TO_APPLICANT: Rule(frozenset({S.IN_REVIEW}), S.SUBMITTED),
+    Event.ACCEPT: Rule(frozenset({S.IN_REVIEW}), S.ACCEPTED),
+    Event.REFUSE: Rule(frozenset({S.IN_REVIEW}), S.REFUSED),
+    Event.CLOSE_WITHOUT_ACTION: Rule(frozenset({S.IN_REVIEW}), S.CLOSED_WITHOUT_ACTION),
+    Event.REOPEN: Rule(DECIDED_STATES, S.IN_REVIEW),
+    Event.ARCHIVE: Rule(DECIDED_STATES, None),
+    Event.UNARCHIVE: Rule(DECIDED_STATES, None),
+}
+
+DECISIONS = frozenset({Event.ACCEPT, Event.REFUSE, Event.CLOSE_WITHOUT_ACTION})
+
+
+class TransitionError(Exception):
+    """A transition that the dossier's current state (or its data) does not allow."""
+
+    def __init__(self, message) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def allowed_events(dossier: Dossier) -> list[Event]:
+    """The events that the dossier allows now, in a stable order. An archived dossier
+    must be unarchived before anything else happens to it."""
+    if dossier.archived:
+        return [Event.UNARCHIVE]
+    return [
+        event
+        for event, rule in TRANSITIONS.items()
+        if dossier.state in rule.sources and event != Event.UNARCHIVE
+    ]
+
+
+def apply(
+    dossier: Dossier,
+    event: Event,
+    actor=None,
+    *,
+    motivation: str | None = None,
+    justification_id: int | None = None,
+    at: datetime | None = None,
+) -> StateTransition:
+    """Apply ``event`` to ``dossier`` in the current transaction (the caller commits)."""
+    rule = TRANSITIONS[event]
+    if event not in allowed_events(dossier):
+        raise TransitionError(
+            _l(
+                "This action is not possible on a dossier in state “%(state)s”.",
+                state=state_label(dossier.state),
+            )
+        )
+    if event == Event.REFUSE and not (motivation and motivation.strip()):
+        raise TransitionError(_l("A motivation is required to refuse a dossier."))
+
+    at = at or utcnow()
+    before = dossier.state
+    if rule.target is not None:
+        dossier.state = rule.target
+    _stamp(dossier, event, at, motivation)
+    transition = StateTransition(
+        dossier=dossier,
+        from_state=before,
+        to_state=dossier.state,
+        event=event.value,
+        actor_id=getattr(actor, "id", None),
+        at=at,
+        motivation=motivation,
+        justification_id=justification_id,
+    )
+    db.session.add(transition)
+    dossier.updated_at = at
+    outbox.enqueue(
+        "dossier.state_changed",
+        {
+            "dossier": dossier.id,
+            "procedure": dossier.procedure_id,
+            "event": event.value,
+            "from": before.value,
+            "to": dossier.state.value,
+            "at": at.isoformat(),
+        },
+    )
+    return transition
+
+
+def _stamp(dossier: Dossier, event: Event, at: datetime, motivation: str | None) -> None:
+    if event == Event.SUBMIT:
+        dossier.submitted_at = at
+    elif event == Event.START_REVIEW:
+        dossier.review_started_at = at
+    elif event == Event.BACK_TO_APPLICANT:
+        dossier.review_started_at = None
+    elif event in DECISIONS:
+        dossier.decided_at = at
+        dossier.motivation = motivation
+    elif event == Event.REOPEN:
+        dossier.decided_at = None
+        dossier.motivation = None
+    elif event == Event.ARCHIVE:
+        dossier.archived = True
+    elif event == Event.UNARCHIVE:
+        dossier.archived = False
+
+
+STATE_LABELS = {
+    S.DRAFT: _l("Draft"),
+    S.SUBMITTED: _l("Submitted"),
+    S.IN_REVIEW: _l("In review"),
+    S.ACCEPTED: _l("Accepted"),
+    S.REFUSED: _l("Refused"),
+    S.CLOSED_WITHOUT_ACTION: _l("Closed without action"),
+}
+
+
+def state_label(state: DossierState) -> str:
+    return str(STATE_LABELS[state])

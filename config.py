@@ -1,0 +1,168 @@
+"""Guichet configuration, read from environment variables with safe defaults.
+
+Every setting an operator may change is listed in the README's configuration table.
+The embedded default (no variable set) runs on SQLite with eager Celery, files in
+``instance/`` and mails written to an outbox folder; production (``GUICHET_ENV=production``)
+refuses to start on SQLite or without an explicit ``SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask_appbuilder.const import AUTH_DB
+
+BASE_DIR = Path(__file__).resolve().parent
+
+PLUGINS = [
+    "plugins.public_forms",
+    "plugins.attachments",
+    "plugins.messaging",
+]
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when a configuration is unsafe or incomplete for its environment."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _instance_dir() -> Path:
+    return Path(_env("GUICHET_INSTANCE_DIR", str(BASE_DIR / "instance"))).resolve()
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """The configured secret, else one generated once into ``instance/secret_key``."""
+    configured = _env("SECRET_KEY")
+    if configured:
+        return configured
+    path = instance_dir / "secret_key"
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _database_url(instance_dir: Path) -> str:
+    url = _env("DATABASE_URL", f"sqlite:///{instance_dir / 'guichet.db'}")
+    # Heroku-style URLs and bare postgresql:// mean psycopg 3 here.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("postgresql"):
+        # JIT added over a second to large export queries (performance-notes.md).
+        return {
+            "pool_pre_ping": True,
+            "pool_size": int(_env("DATABASE_POOL_SIZE", "10")),
+            "connect_args": {"options": "-c jit=off"},
+        }
+    return {"connect_args": {"timeout": 30}}
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the configuration mapping of one Flask app."""
+    overrides = dict(overrides or {})
+    instance_dir = Path(overrides.pop("INSTANCE_DIR", None) or _instance_dir())
+    env = overrides.get("GUICHET_ENV", _env("GUICHET_ENV", "development"))
+    database_url = overrides.get("SQLALCHEMY_DATABASE_URI") or _database_url(instance_dir)
+    broker_url = overrides.get("CELERY_BROKER_URL", _env("CELERY_BROKER_URL"))
+
+    config: dict[str, Any] = {
+        "GUICHET_ENV": env,
+        "INSTANCE_DIR": str(instance_dir),
+        "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(instance_dir),
+        "SECRET_KEY_GENERATED": not (overrides.get("SECRET_KEY") or _env("SECRET_KEY")),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        # Celery: no broker means tasks run inline (the embedded default).
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_RESULT_BACKEND": _env("CELERY_RESULT_BACKEND"),
+        # Files, mail, antivirus
+        "STORAGE_DIR": _env("STORAGE_DIR", str(instance_dir / "files")),
+        "MAIL_SERVER": _env("MAIL_SERVER"),
+        "MAIL_PORT": int(_env("MAIL_PORT", "25")),
+        "MAIL_USERNAME": _env("MAIL_USERNAME"),
+        "MAIL_PASSWORD": _env("MAIL_PASSWORD"),
+        "MAIL_USE_TLS": _env("MAIL_USE_TLS", "false").lower() in ("1", "true", "yes"),
+        "MAIL_DEFAULT_SENDER": _env("MAIL_DEFAULT_SENDER", "Guichet <noreply@guichet.localhost>"),
+        "MAIL_OUTBOX_DIR": _env("MAIL_OUTBOX_DIR", str(instance_dir / "outbox")),
+        "CLAMD_URL": _env("CLAMD_URL"),
+        "PUBLIC_URL": _env("PUBLIC_URL", "http://127.0.0.1:5000"),
+        "PLUGINS": list(PLUGINS),
+        # Flask-AppBuilder. Tables come from Alembic migrations, never from create_all,
+        # and permissions are synced by app.security.sync_permissions.
+        "APP_NAME": "Guichet",
+        "AUTH_TYPE": AUTH_DB,
+        "AUTH_ROLE_ADMIN": "Admin",
+        "AUTH_ROLE_PUBLIC": "Public",
+        "FAB_CREATE_DB": False,
+        "FAB_UPDATE_PERMS": False,
+        "FAB_ADD_SECURITY_VIEWS": True,
+        "FAB_PASSWORD_HASH_METHOD": "scrypt",
+        "GUICHET_SYNC_PERMISSIONS_ON_START": True,
+        # Languages: French first, English available.
+        "BABEL_DEFAULT_LOCALE": "fr",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
+        "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "translations"),
+        "LANGUAGES": {
+            "fr": {"flag": "fr", "name": "Français"},
+            "en": {"flag": "gb", "name": "English"},
+        },
+        # Sessions and forms
+        "WTF_CSRF_ENABLED": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(210 * 1024 * 1024))),
+    }
+    config.update(overrides)
+    config["CELERY"] = celery_settings(config["CELERY_BROKER_URL"], config["CELERY_RESULT_BACKEND"])
+    check_config(config)
+    return config
+
+
+def celery_settings(broker_url: str | None, result_backend: str | None) -> dict[str, Any]:
+    """Celery settings: a real broker when one is configured, else eager execution."""
+    if not broker_url:
+        return {
+            "broker_url": "memory://",
+            "result_backend": "cache+memory://",
+            "task_always_eager": True,
+            "task_eager_propagates": True,
+        }
+    return {
+        "broker_url": broker_url,
+        "result_backend": result_backend or broker_url,
+        "task_always_eager": False,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_connection_retry_on_startup": True,
+        "timezone": "Europe/Paris",
+    }
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Refuse configurations that are unsafe for production."""
+    if config["GUICHET_ENV"] != "production":
+        return
+    problems = []
+    if config["SECRET_KEY_GENERATED"] or len(config["SECRET_KEY"]) < 32:
+        problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        problems.append("DATABASE_URL must point to PostgreSQL, not SQLite")
+    if problems:
+        raise ConfigurationError("Refusing to start in production: " + "; ".join(problems))
