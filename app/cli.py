@@ -86,6 +86,6 @@ def demo(scale: str) -> None:
     from .services import demo as demo_data
 
     logins = demo_data.load_demo()
-    click.echo("Demo logins (password for all: %s):" % demo_data.DEMO_PASSWORD)
+    click.echo(f"Demo logins (password for all: {demo_data.DEMO_PASSWORD}):")
     for role, email in logins:
         click.echo(f"  {role:<15} {email}")

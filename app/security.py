@@ -236,4 +236,3 @@ def can_administer_procedure(user, procedure: Procedure) -> bool:
         AdministrationMember.administration_id == procedure.administration_id
     )
     return db.session.scalar(statement) is not None
-

@@ -32,9 +32,13 @@ def user(*roles: str, email: str | None = None):
     n = next(_counter)
     email = email or f"user{n}@example.org"
     created = sm.add_user(
-        username=email, first_name="Prénom", last_name=f"Nom{n}", email=email,
+        username=email,
+        first_name="Prénom",
+        last_name=f"Nom{n}",
+        email=email,
         role=[sm.find_role(role) for role in roles or (Roles.APPLICANT,)],
-        hashed_password="not-a-usable-hash", commit=False,
+        hashed_password="not-a-usable-hash",
+        commit=False,
     )
     db.session.commit()
     return created
@@ -42,8 +46,11 @@ def user(*roles: str, email: str | None = None):
 
 def administration(*administrators) -> Administration:
     n = next(_counter)
-    item = Administration(name=f"Administration {n}", slug=f"administration-{n}",
-                          kind=AdministrationKind.LOCAL_AUTHORITY)
+    item = Administration(
+        name=f"Administration {n}",
+        slug=f"administration-{n}",
+        kind=AdministrationKind.LOCAL_AUTHORITY,
+    )
     db.session.add(item)
     for person in administrators:
         db.session.add(AdministrationMember(administration=item, user_id=person.id))
@@ -51,42 +58,61 @@ def administration(*administrators) -> Administration:
     return item
 
 
-def procedure(administration_: Administration, *agents,
-              state: ProcedureState = ProcedureState.PUBLISHED) -> Procedure:
+def procedure(
+    administration_: Administration, *agents, state: ProcedureState = ProcedureState.PUBLISHED
+) -> Procedure:
     n = next(_counter)
-    item = Procedure(administration=administration_, slug=f"procedure-{n}",
-                     title=f"Procédure {n}", state=state)
+    item = Procedure(
+        administration=administration_, slug=f"procedure-{n}", title=f"Procédure {n}", state=state
+    )
     revision = ProcedureRevision(procedure=item, number=1, state=RevisionState.PUBLISHED)
     item.published_revision = revision
-    item.groups.append(InstructorGroup(name="Groupe par défaut", is_default=True,
-                                       members=list(agents)))
+    item.groups.append(
+        InstructorGroup(name="Groupe par défaut", is_default=True, members=list(agents))
+    )
     db.session.add(item)
     db.session.commit()
     return item
 
 
-def dossier(procedure_: Procedure, owner, state: DossierState = DossierState.SUBMITTED,
-            group: InstructorGroup | None = None) -> Dossier:
-    item = Dossier(procedure=procedure_, revision=procedure_.published_revision,
-                   owner=owner, state=state,
-                   group=None if state == DossierState.DRAFT else group or procedure_.groups[0])
+def dossier(
+    procedure_: Procedure,
+    owner,
+    state: DossierState = DossierState.SUBMITTED,
+    group: InstructorGroup | None = None,
+) -> Dossier:
+    item = Dossier(
+        procedure=procedure_,
+        revision=procedure_.published_revision,
+        owner=owner,
+        state=state,
+        group=None if state == DossierState.DRAFT else group or procedure_.groups[0],
+    )
     db.session.add(item)
     db.session.commit()
     return item
 
 
 def invitation(dossier_: Dossier, person, accepted: bool = True) -> Invitation:
-    item = Invitation(dossier=dossier_, email=person.email, user=person,
-                      token_hash=f"{next(_counter):064d}",
-                      accepted_at=utcnow() if accepted else None)
+    item = Invitation(
+        dossier=dossier_,
+        email=person.email,
+        user=person,
+        token_hash=f"{next(_counter):064d}",
+        accepted_at=utcnow() if accepted else None,
+    )
     db.session.add(item)
     db.session.commit()
     return item
 
 
 def opinion(dossier_: Dossier, expert, revoked: bool = False) -> Opinion:
-    item = Opinion(dossier=dossier_, expert=expert, question="Votre avis ?",
-                   revoked_at=utcnow() if revoked else None)
+    item = Opinion(
+        dossier=dossier_,
+        expert=expert,
+        question="Votre avis ?",
+        revoked_at=utcnow() if revoked else None,
+    )
     db.session.add(item)
     db.session.commit()
     return item

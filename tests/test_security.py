@@ -29,8 +29,15 @@ def world(app):
         proc_a = make.procedure(make.administration(admin_a), agent_a)
         proc_b = make.procedure(make.administration(admin_b), agent_b)
         yield {
-            "admin_a": admin_a, "admin_b": admin_b, "agent_a": agent_a, "agent_b": agent_b,
-            "alice": alice, "bob": bob, "expert": expert, "proc_a": proc_a, "proc_b": proc_b,
+            "admin_a": admin_a,
+            "admin_b": admin_b,
+            "agent_a": agent_a,
+            "agent_b": agent_b,
+            "alice": alice,
+            "bob": bob,
+            "expert": expert,
+            "proc_a": proc_a,
+            "proc_b": proc_b,
             "alice_a": make.dossier(proc_a, alice),
             "alice_draft": make.dossier(proc_a, alice, DossierState.DRAFT),
             "bob_b": make.dossier(proc_b, bob),

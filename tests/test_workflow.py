@@ -86,7 +86,10 @@ def test_allowed_events_follow_the_state(setup):
     assert workflow.allowed_events(dossier) == [Event.START_REVIEW]
     workflow.apply(dossier, Event.START_REVIEW, agent)
     assert workflow.allowed_events(dossier) == [
-        Event.BACK_TO_APPLICANT, Event.ACCEPT, Event.REFUSE, Event.CLOSE_WITHOUT_ACTION,
+        Event.BACK_TO_APPLICANT,
+        Event.ACCEPT,
+        Event.REFUSE,
+        Event.CLOSE_WITHOUT_ACTION,
     ]
 
 
@@ -96,8 +99,9 @@ def test_a_change_made_from_a_stale_copy_is_refused(app, setup):
     db.session.commit()
     # Another agent changes the dossier behind our back (a second session, a second tab).
     with db.engine.begin() as other:
-        other.execute(sa.text("UPDATE dossier SET version = version + 1 WHERE id = :id"),
-                      {"id": dossier.id})
+        other.execute(
+            sa.text("UPDATE dossier SET version = version + 1 WHERE id = :id"), {"id": dossier.id}
+        )
     with pytest.raises(StaleDataError):
         workflow.apply(dossier, Event.START_REVIEW, agent)
         db.session.commit()

@@ -56,13 +56,9 @@ class Attachment(Model):
     )
     scan_detail: Mapped[str | None] = mapped_column(sa.String(255))
     scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    uploaded_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey(USER_ID, ondelete="SET NULL")
-    )
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey(USER_ID, ondelete="SET NULL"))
     # Where it is attached (all optional: a fresh upload is attached on save/submit)
-    dossier_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("dossier.id", ondelete="SET NULL")
-    )
+    dossier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("dossier.id", ondelete="SET NULL"))
     field_stable_id: Mapped[str | None] = mapped_column(sa.String(40))
     message_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("message.id", ondelete="SET NULL"), index=True

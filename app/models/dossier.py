@@ -50,16 +50,15 @@ class Dossier(Model):
 
     __tablename__ = "dossier"
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-                                    primary_key=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
     number = synonym("id")
     procedure_id: Mapped[int] = mapped_column(sa.ForeignKey("procedure.id"))
     revision_id: Mapped[int] = mapped_column(sa.ForeignKey("procedure_revision.id"))
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey(USER_ID, ondelete="SET NULL"))
     group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("instructor_group.id"))
-    state: Mapped[DossierState] = mapped_column(
-        enum_type(DossierState), default=DossierState.DRAFT
-    )
+    state: Mapped[DossierState] = mapped_column(enum_type(DossierState), default=DossierState.DRAFT)
     # Who files: {"kind": "person", "civility", "first_name", "last_name"} or
     # {"kind": "company", "siret", "name"}; on_behalf_of holds the beneficiary, if any.
     identity: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
@@ -252,9 +251,7 @@ class Invitation(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossier.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(sa.String(255))
-    invited_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey(USER_ID, ondelete="SET NULL")
-    )
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey(USER_ID, ondelete="SET NULL"))
     user_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey(USER_ID, ondelete="CASCADE"), index=True
     )
@@ -279,9 +276,7 @@ class Opinion(Model):
         sa.ForeignKey("dossier.id", ondelete="CASCADE"), index=True
     )
     expert_id: Mapped[int] = mapped_column(sa.ForeignKey(USER_ID, ondelete="CASCADE"))
-    requested_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey(USER_ID, ondelete="SET NULL")
-    )
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey(USER_ID, ondelete="SET NULL"))
     question: Mapped[str] = mapped_column(sa.Text)
     question_attachment_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("attachment.id", use_alter=True, ondelete="SET NULL")

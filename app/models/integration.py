@@ -15,9 +15,7 @@ api_token_procedure = sa.Table(
     "api_token_procedure",
     Model.metadata,
     sa.Column("token_id", sa.ForeignKey("api_token.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column(
-        "procedure_id", sa.ForeignKey("procedure.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("procedure_id", sa.ForeignKey("procedure.id", ondelete="CASCADE"), primary_key=True),
 )
 
 

@@ -24,6 +24,9 @@ class CorrectionReason(StrEnum):
     OUTDATED = "outdated"
 
 
+_PENDING_CORRECTION = "correction_reason IS NOT NULL AND correction_resolved_at IS NULL"
+
+
 class Message(Model):
     """One message of a dossier's thread; text is plain text, rendered escaped."""
 
@@ -33,8 +36,8 @@ class Message(Model):
         sa.Index(
             "ix_message_pending_correction",
             "dossier_id",
-            postgresql_where=sa.text("correction_reason IS NOT NULL AND correction_resolved_at IS NULL"),
-            sqlite_where=sa.text("correction_reason IS NOT NULL AND correction_resolved_at IS NULL"),
+            postgresql_where=sa.text(_PENDING_CORRECTION),
+            sqlite_where=sa.text(_PENDING_CORRECTION),
         ),
     )
 
@@ -46,9 +49,7 @@ class Message(Model):
     created_at: Mapped[datetime] = created_at_column()
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A correction request sends the dossier back to the applicant until they re-submit.
-    correction_reason: Mapped[CorrectionReason | None] = mapped_column(
-        enum_type(CorrectionReason)
-    )
+    correction_reason: Mapped[CorrectionReason | None] = mapped_column(enum_type(CorrectionReason))
     correction_resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     dossier = relationship("Dossier")

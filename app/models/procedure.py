@@ -68,9 +68,7 @@ class Procedure(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    administration_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("administration.id"), index=True
-    )
+    administration_id: Mapped[int] = mapped_column(sa.ForeignKey("administration.id"), index=True)
     slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
     title: Mapped[str] = mapped_column(sa.String(255))
     description: Mapped[str] = mapped_column(sa.Text, default="")

@@ -50,9 +50,7 @@ class ExportJob(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     procedure_id: Mapped[int] = mapped_column(sa.ForeignKey("procedure.id", ondelete="CASCADE"))
-    requested_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey(USER_ID, ondelete="SET NULL")
-    )
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey(USER_ID, ondelete="SET NULL"))
     format: Mapped[ExportFormat] = mapped_column(enum_type(ExportFormat))
     query: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
     state: Mapped[JobState] = mapped_column(enum_type(JobState), default=JobState.PENDING)

@@ -98,8 +98,13 @@ PROCEDURES: list[dict[str, Any]] = [
             _field("sec1", "header_section", "L'établissement", options={"level": 1}),
             _field("nom", "text", "Nom de l'établissement", required=True),
             _field("dept", "department", "Département", required=True),
-            _field("cat", "drop_down", "Type d'établissement", required=True,
-                   options={"choices": ["Commerce", "Restaurant", "Cabinet médical", "Autre"]}),
+            _field(
+                "cat",
+                "drop_down",
+                "Type d'établissement",
+                required=True,
+                options={"choices": ["Commerce", "Restaurant", "Cabinet médical", "Autre"]},
+            ),
             _field("surface", "integer", "Surface (m²)", options={"min": 1}),
             _field("plan", "attachment", "Plan de l'établissement", required=True),
         ],
@@ -119,12 +124,25 @@ PROCEDURES: list[dict[str, Any]] = [
         "declarative_mode": DeclarativeMode.IN_REVIEW,
         "groups": [("Service scolaire", None)],
         "fields": [
-            _field("ecole", "drop_down", "École", required=True,
-                   options={"choices": ["École Jean Macé", "École Gerland", "École Croix-Rousse"]}),
-            _field("allergie", "yes_no", "Votre enfant a-t-il une allergie alimentaire ?",
-                   required=True),
-            _field("allergie_detail", "textarea", "Précisez l'allergie",
-                   condition={"field": "allergie", "op": "eq", "value": True}),
+            _field(
+                "ecole",
+                "drop_down",
+                "École",
+                required=True,
+                options={"choices": ["École Jean Macé", "École Gerland", "École Croix-Rousse"]},
+            ),
+            _field(
+                "allergie",
+                "yes_no",
+                "Votre enfant a-t-il une allergie alimentaire ?",
+                required=True,
+            ),
+            _field(
+                "allergie_detail",
+                "textarea",
+                "Précisez l'allergie",
+                condition={"field": "allergie", "op": "eq", "value": True},
+            ),
             _field("enfants", "repetition", "Enfants à inscrire"),
             _field("enfant_prenom", "text", "Prénom", parent="enfants", required=True),
             _field("enfant_naissance", "date", "Date de naissance", parent="enfants"),
@@ -132,8 +150,12 @@ PROCEDURES: list[dict[str, Any]] = [
         "answers": lambda rng: {
             "ecole": rng.choice(["École Jean Macé", "École Gerland"]),
             "allergie": rng.random() < 0.3,
-            "enfants": [{"enfant_prenom": rng.choice(["Léa", "Noah", "Jade"]),
-                         "enfant_naissance": "2018-04-12"}],
+            "enfants": [
+                {
+                    "enfant_prenom": rng.choice(["Léa", "Noah", "Jade"]),
+                    "enfant_naissance": "2018-04-12",
+                }
+            ],
         },
     },
     {
@@ -146,8 +168,7 @@ PROCEDURES: list[dict[str, Any]] = [
         "groups": [("Vie associative", None)],
         "fields": [
             _field("siret", "siret", "SIRET de l'association", required=True),
-            _field("montant", "decimal", "Montant demandé (€)", required=True,
-                   options={"min": 0}),
+            _field("montant", "decimal", "Montant demandé (€)", required=True, options={"min": 0}),
             _field("projet", "textarea", "Description du projet", required=True),
             _field("iban", "iban", "IBAN"),
         ],
@@ -164,10 +185,20 @@ PROCEDURES: list[dict[str, Any]] = [
         "description": "Finalisez votre inscription administrative après admission.",
         "groups": [("Scolarité", None)],
         "fields": [
-            _field("ine", "formatted", "Numéro INE", required=True,
-                   options={"pattern": "^[0-9A-Z]{11}$"}),
-            _field("licence", "drop_down", "Licence", required=True,
-                   options={"choices": ["Droit", "Histoire", "Informatique"]}),
+            _field(
+                "ine",
+                "formatted",
+                "Numéro INE",
+                required=True,
+                options={"pattern": "^[0-9A-Z]{11}$"},
+            ),
+            _field(
+                "licence",
+                "drop_down",
+                "Licence",
+                required=True,
+                options={"choices": ["Droit", "Histoire", "Informatique"]},
+            ),
             _field("email", "email", "Courriel de contact", required=True),
             _field("naissance", "date", "Date de naissance", required=True),
         ],
@@ -199,8 +230,10 @@ MOTIVATIONS = {
 
 
 def is_loaded() -> bool:
-    return db.session.scalar(sa.select(Administration.id).where(
-        Administration.slug == MARKER_SLUG)) is not None
+    return (
+        db.session.scalar(sa.select(Administration.id).where(Administration.slug == MARKER_SLUG))
+        is not None
+    )
 
 
 def load_demo() -> list[tuple[str, str]]:
@@ -211,8 +244,9 @@ def load_demo() -> list[tuple[str, str]]:
     rng = random.Random(2026)
     users = {user.email: _user(user) for user in USERS}
     administrations = {
-        slug: Administration(slug=slug, name=name, kind=kind,
-                             contact_email=f"contact@{slug}.example.org")
+        slug: Administration(
+            slug=slug, name=name, kind=kind, contact_email=f"contact@{slug}.example.org"
+        )
         for slug, name, kind in ADMINISTRATIONS
     }
     db.session.add_all(administrations.values())
@@ -221,11 +255,15 @@ def load_demo() -> list[tuple[str, str]]:
         _membership(administrations[slug], users["mairie@demo.guichet.localhost"])
 
     agents = {
-        MARKER_SLUG: [users["instructeur@demo.guichet.localhost"],
-                      users["instructrice@demo.guichet.localhost"]],
+        MARKER_SLUG: [
+            users["instructeur@demo.guichet.localhost"],
+            users["instructrice@demo.guichet.localhost"],
+        ],
         "demo-ville-lyon": [users["agent.mairie@demo.guichet.localhost"]],
-        "demo-universite-bordeaux": [users["agent.mairie@demo.guichet.localhost"],
-                                     users["instructrice@demo.guichet.localhost"]],
+        "demo-universite-bordeaux": [
+            users["agent.mairie@demo.guichet.localhost"],
+            users["instructrice@demo.guichet.localhost"],
+        ],
     }
     applicants = [users["usager@demo.guichet.localhost"], users["usager2@demo.guichet.localhost"]]
     expert = users["expert@demo.guichet.localhost"]
@@ -243,14 +281,24 @@ def load_demo() -> list[tuple[str, str]]:
             if state != "draft":
                 _converse(dossier, owner, agents[spec["administration"]][0], at)
             if state == "in_review" and spec["administration"] == MARKER_SLUG:
-                db.session.add(Opinion(dossier_id=dossier.id, expert_id=expert.id,
-                                       requested_by_id=agents[MARKER_SLUG][0].id,
-                                       question="Le plan respecte-t-il les normes ?",
-                                       asks_yes_no=True))
+                db.session.add(
+                    Opinion(
+                        dossier_id=dossier.id,
+                        expert_id=expert.id,
+                        requested_by_id=agents[MARKER_SLUG][0].id,
+                        question="Le plan respecte-t-il les normes ?",
+                        asks_yes_no=True,
+                    )
+                )
             if state == "accepted":
-                db.session.add(SatisfactionAnswer(
-                    dossier_id=dossier.id, procedure_id=procedure.id,
-                    level=rng.choice(list(SatisfactionLevel)), created_at=at))
+                db.session.add(
+                    SatisfactionAnswer(
+                        dossier_id=dossier.id,
+                        procedure_id=procedure.id,
+                        level=rng.choice(list(SatisfactionLevel)),
+                        created_at=at,
+                    )
+                )
     _test_mode_procedure(administrations["demo-ville-lyon"], start)
     db.session.commit()
     return logins
@@ -262,8 +310,13 @@ def _user(spec: DemoUser):
     if user:
         return user
     user = sm.add_user(
-        username=spec.email, first_name=spec.first_name, last_name=spec.last_name,
-        email=spec.email, role=sm.find_role(spec.role), password=DEMO_PASSWORD, commit=False,
+        username=spec.email,
+        first_name=spec.first_name,
+        last_name=spec.last_name,
+        email=spec.email,
+        role=sm.find_role(spec.role),
+        password=DEMO_PASSWORD,
+        commit=False,
     )
     if not user:
         raise RuntimeError(f"Could not create demo user {spec.email}")
@@ -289,15 +342,21 @@ def _procedure(spec: dict[str, Any], administration: Administration, at: datetim
         published_at=at,
         deadline_at=datetime.now(UTC) + timedelta(days=180),
     )
-    revision = ProcedureRevision(procedure=procedure, number=1, state=RevisionState.PUBLISHED,
-                                 published_at=at)
+    revision = ProcedureRevision(
+        procedure=procedure, number=1, state=RevisionState.PUBLISHED, published_at=at
+    )
     _fields(revision, spec["fields"])
     procedure.published_revision = revision
     for position, (name, rule) in enumerate(spec["groups"]):
-        procedure.groups.append(InstructorGroup(
-            name=name, routing_rule=rule, position=position, is_default=rule is None))
-    procedure.labels = [Label(name="Urgent", color="red"), Label(name="À compléter",
-                                                                 color="orange")]
+        procedure.groups.append(
+            InstructorGroup(
+                name=name, routing_rule=rule, position=position, is_default=rule is None
+            )
+        )
+    procedure.labels = [
+        Label(name="Urgent", color="red"),
+        Label(name="À compléter", color="orange"),
+    ]
     db.session.add(procedure)
     return procedure
 
@@ -315,11 +374,20 @@ def _fields(revision: ProcedureRevision, specs: list[dict[str, Any]]) -> None:
 
 
 def _dossier(procedure: Procedure, owner, answers: dict[str, Any], at: datetime) -> Dossier:
-    identity = {"kind": "person", "civility": "Mme", "first_name": owner.first_name,
-                "last_name": owner.last_name}
+    identity = {
+        "kind": "person",
+        "civility": "Mme",
+        "first_name": owner.first_name,
+        "last_name": owner.last_name,
+    }
     dossier = Dossier(
-        procedure=procedure, revision=procedure.published_revision, owner=owner,
-        identity=identity, answers=answers, created_at=at, updated_at=at,
+        procedure=procedure,
+        revision=procedure.published_revision,
+        owner=owner,
+        identity=identity,
+        answers=answers,
+        created_at=at,
+        updated_at=at,
         expires_at=at + timedelta(days=procedure.draft_retention_days or 180),
     )
     db.session.add(dossier)
@@ -333,8 +401,9 @@ def _walk(dossier: Dossier, path: list[Event], agent, at: datetime) -> None:
         actor = dossier.owner if event == Event.SUBMIT else agent
         if event == Event.SUBMIT:
             dossier.group = _route(dossier)
-        workflow.apply(dossier, event, actor, motivation=MOTIVATIONS.get(event),
-                       at=at + timedelta(days=step))
+        workflow.apply(
+            dossier, event, actor, motivation=MOTIVATIONS.get(event), at=at + timedelta(days=step)
+        )
         if event == Event.SUBMIT:
             dossier.expires_at = None
         if event == Event.START_REVIEW:
@@ -351,29 +420,49 @@ def _route(dossier: Dossier) -> InstructorGroup:
 
 
 def _converse(dossier: Dossier, owner, agent, at: datetime) -> None:
-    db.session.add_all([
-        Message(dossier_id=dossier.id, author_id=owner.id, author_kind=AuthorKind.APPLICANT,
+    db.session.add_all(
+        [
+            Message(
+                dossier_id=dossier.id,
+                author_id=owner.id,
+                author_kind=AuthorKind.APPLICANT,
                 body="Bonjour, je reste disponible pour toute précision.",
-                created_at=at + timedelta(hours=2)),
-        Message(dossier_id=dossier.id, author_id=agent.id, author_kind=AuthorKind.AGENT,
+                created_at=at + timedelta(hours=2),
+            ),
+            Message(
+                dossier_id=dossier.id,
+                author_id=agent.id,
+                author_kind=AuthorKind.AGENT,
                 body="Bien reçu, votre dossier est en cours de traitement.",
-                created_at=at + timedelta(days=1, hours=3)),
-    ])
+                created_at=at + timedelta(days=1, hours=3),
+            ),
+        ]
+    )
 
 
 def _test_mode_procedure(administration: Administration, at: datetime) -> None:
     procedure = Procedure(
-        administration=administration, slug="carte-stationnement-resident",
+        administration=administration,
+        slug="carte-stationnement-resident",
         title="Carte de stationnement résident",
         description="Procédure en cours de construction (mode test).",
-        state=ProcedureState.DRAFT, test_token="demo-test-stationnement",
+        state=ProcedureState.DRAFT,
+        test_token="demo-test-stationnement",
     )
     revision = ProcedureRevision(procedure=procedure, number=1)
-    _fields(revision, [
-        _field("immat", "formatted", "Immatriculation", required=True,
-               options={"pattern": "^[A-Z]{2}-[0-9]{3}-[A-Z]{2}$"}),
-        _field("adresse", "address", "Adresse du domicile", required=True),
-    ])
+    _fields(
+        revision,
+        [
+            _field(
+                "immat",
+                "formatted",
+                "Immatriculation",
+                required=True,
+                options={"pattern": "^[A-Z]{2}-[0-9]{3}-[A-Z]{2}$"},
+            ),
+            _field("adresse", "address", "Adresse du domicile", required=True),
+        ],
+    )
     procedure.draft_revision = revision
     procedure.groups.append(InstructorGroup(name="Stationnement", is_default=True))
     db.session.add(procedure)
