@@ -55,7 +55,10 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     + [
         ("can_list", "ProcedureView"),
         ("can_show", "ProcedureView"),
+        ("can_list", "DossierView"),
+        ("can_show", "DossierView"),
         ("menu_access", "Procedures"),
+        ("menu_access", "Dossiers"),
         ("menu_access", "Instruction"),
     ],
     Roles.AGENT: _SELF_SERVICE
@@ -182,7 +185,7 @@ def visible_dossiers(user) -> sa.ColumnElement[bool]:
                 )
             )
         )
-    not_draft = Dossier.state != DossierState.DRAFT
+    not_draft = Dossier.state != DossierState.draft
     if Roles.AGENT in roles:
         clauses.append(sa.and_(not_draft, Dossier.group_id.in_(instructed_group_ids(user))))
     if Roles.EXPERT in roles:

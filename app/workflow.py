@@ -21,15 +21,15 @@ S = DossierState
 
 
 class Event(StrEnum):
-    SUBMIT = "submit"
-    START_REVIEW = "start_review"
-    BACK_TO_APPLICANT = "back_to_applicant"
-    ACCEPT = "accept"
-    REFUSE = "refuse"
-    CLOSE_WITHOUT_ACTION = "close_without_action"
-    REOPEN = "reopen"
-    ARCHIVE = "archive"
-    UNARCHIVE = "unarchive"
+    submit = "submit"
+    start_review = "start_review"
+    back_to_applicant = "back_to_applicant"
+    accept = "accept"
+    refuse = "refuse"
+    close_without_action = "close_without_action"
+    reopen = "reopen"
+    archive = "archive"
+    unarchive = "unarchive"
 
 
 @dataclass(frozen=True)
@@ -39,18 +39,18 @@ class Rule:
 
 
 TRANSITIONS: dict[Event, Rule] = {
-    Event.SUBMIT: Rule(frozenset({S.DRAFT}), S.SUBMITTED),
-    Event.START_REVIEW: Rule(frozenset({S.SUBMITTED}), S.IN_REVIEW),
-    Event.BACK_TO_APPLICANT: Rule(frozenset({S.IN_REVIEW}), S.SUBMITTED),
-    Event.ACCEPT: Rule(frozenset({S.IN_REVIEW}), S.ACCEPTED),
-    Event.REFUSE: Rule(frozenset({S.IN_REVIEW}), S.REFUSED),
-    Event.CLOSE_WITHOUT_ACTION: Rule(frozenset({S.IN_REVIEW}), S.CLOSED_WITHOUT_ACTION),
-    Event.REOPEN: Rule(DECIDED_STATES, S.IN_REVIEW),
-    Event.ARCHIVE: Rule(DECIDED_STATES, None),
-    Event.UNARCHIVE: Rule(DECIDED_STATES, None),
+    Event.submit: Rule(frozenset({S.draft}), S.submitted),
+    Event.start_review: Rule(frozenset({S.submitted}), S.in_review),
+    Event.back_to_applicant: Rule(frozenset({S.in_review}), S.submitted),
+    Event.accept: Rule(frozenset({S.in_review}), S.accepted),
+    Event.refuse: Rule(frozenset({S.in_review}), S.refused),
+    Event.close_without_action: Rule(frozenset({S.in_review}), S.closed_without_action),
+    Event.reopen: Rule(DECIDED_STATES, S.in_review),
+    Event.archive: Rule(DECIDED_STATES, None),
+    Event.unarchive: Rule(DECIDED_STATES, None),
 }
 
-DECISIONS = frozenset({Event.ACCEPT, Event.REFUSE, Event.CLOSE_WITHOUT_ACTION})
+DECISIONS = frozenset({Event.accept, Event.refuse, Event.close_without_action})
 
 
 class TransitionError(Exception):
@@ -65,11 +65,11 @@ def allowed_events(dossier: Dossier) -> list[Event]:
     """The events that the dossier allows now, in a stable order. An archived dossier
     must be unarchived before anything else happens to it."""
     if dossier.archived:
-        return [Event.UNARCHIVE]
+        return [Event.unarchive]
     return [
         event
         for event, rule in TRANSITIONS.items()
-        if dossier.state in rule.sources and event != Event.UNARCHIVE
+        if dossier.state in rule.sources and event != Event.unarchive
     ]
 
 
@@ -91,7 +91,7 @@ def apply(
                 state=state_label(dossier.state),
             )
         )
-    if event == Event.REFUSE and not (motivation and motivation.strip()):
+    if event == Event.refuse and not (motivation and motivation.strip()):
         raise TransitionError(_l("A motivation is required to refuse a dossier."))
 
     at = at or utcnow()
@@ -126,31 +126,31 @@ def apply(
 
 
 def _stamp(dossier: Dossier, event: Event, at: datetime, motivation: str | None) -> None:
-    if event == Event.SUBMIT:
+    if event == Event.submit:
         dossier.submitted_at = at
-    elif event == Event.START_REVIEW:
+    elif event == Event.start_review:
         dossier.review_started_at = at
-    elif event == Event.BACK_TO_APPLICANT:
+    elif event == Event.back_to_applicant:
         dossier.review_started_at = None
     elif event in DECISIONS:
         dossier.decided_at = at
         dossier.motivation = motivation
-    elif event == Event.REOPEN:
+    elif event == Event.reopen:
         dossier.decided_at = None
         dossier.motivation = None
-    elif event == Event.ARCHIVE:
+    elif event == Event.archive:
         dossier.archived = True
-    elif event == Event.UNARCHIVE:
+    elif event == Event.unarchive:
         dossier.archived = False
 
 
 STATE_LABELS = {
-    S.DRAFT: _l("Draft"),
-    S.SUBMITTED: _l("Submitted"),
-    S.IN_REVIEW: _l("In review"),
-    S.ACCEPTED: _l("Accepted"),
-    S.REFUSED: _l("Refused"),
-    S.CLOSED_WITHOUT_ACTION: _l("Closed without action"),
+    S.draft: _l("Draft"),
+    S.submitted: _l("Submitted"),
+    S.in_review: _l("In review"),
+    S.accepted: _l("Accepted"),
+    S.refused: _l("Refused"),
+    S.closed_without_action: _l("Closed without action"),
 }
 
 

@@ -49,7 +49,7 @@ def administration(*administrators) -> Administration:
     item = Administration(
         name=f"Administration {n}",
         slug=f"administration-{n}",
-        kind=AdministrationKind.LOCAL_AUTHORITY,
+        kind=AdministrationKind.local_authority,
     )
     db.session.add(item)
     for person in administrators:
@@ -59,13 +59,13 @@ def administration(*administrators) -> Administration:
 
 
 def procedure(
-    administration_: Administration, *agents, state: ProcedureState = ProcedureState.PUBLISHED
+    administration_: Administration, *agents, state: ProcedureState = ProcedureState.published
 ) -> Procedure:
     n = next(_counter)
     item = Procedure(
         administration=administration_, slug=f"procedure-{n}", title=f"Procédure {n}", state=state
     )
-    revision = ProcedureRevision(procedure=item, number=1, state=RevisionState.PUBLISHED)
+    revision = ProcedureRevision(procedure=item, number=1, state=RevisionState.published)
     item.published_revision = revision
     item.groups.append(
         InstructorGroup(name="Groupe par défaut", is_default=True, members=list(agents))
@@ -78,7 +78,7 @@ def procedure(
 def dossier(
     procedure_: Procedure,
     owner,
-    state: DossierState = DossierState.SUBMITTED,
+    state: DossierState = DossierState.submitted,
     group: InstructorGroup | None = None,
 ) -> Dossier:
     item = Dossier(
@@ -86,7 +86,7 @@ def dossier(
         revision=procedure_.published_revision,
         owner=owner,
         state=state,
-        group=None if state == DossierState.DRAFT else group or procedure_.groups[0],
+        group=None if state == DossierState.draft else group or procedure_.groups[0],
     )
     db.session.add(item)
     db.session.commit()

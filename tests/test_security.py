@@ -39,7 +39,7 @@ def world(app):
             "proc_a": proc_a,
             "proc_b": proc_b,
             "alice_a": make.dossier(proc_a, alice),
-            "alice_draft": make.dossier(proc_a, alice, DossierState.DRAFT),
+            "alice_draft": make.dossier(proc_a, alice, DossierState.draft),
             "bob_b": make.dossier(proc_b, bob),
         }
 

@@ -12,11 +12,11 @@ from .base import USER_ID, StrEnum, UTCDateTime, created_at_column, enum_type
 
 
 class AdministrationKind(StrEnum):
-    MINISTRY = "ministry"
-    DECONCENTRATED_SERVICE = "deconcentrated_service"
-    LOCAL_AUTHORITY = "local_authority"
-    PUBLIC_ESTABLISHMENT = "public_establishment"
-    OTHER = "other"
+    ministry = "ministry"
+    deconcentrated_service = "deconcentrated_service"
+    local_authority = "local_authority"
+    public_establishment = "public_establishment"
+    other = "other"
 
 
 class Administration(Model):

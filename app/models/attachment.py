@@ -12,22 +12,22 @@ from .base import USER_ID, StrEnum, UTCDateTime, created_at_column, enum_type
 
 
 class ScanStatus(StrEnum):
-    PENDING = "pending"
-    CLEAN = "clean"
-    INFECTED = "infected"
-    ERROR = "error"
-    NOT_SCANNED = "not_scanned"
+    pending = "pending"
+    clean = "clean"
+    infected = "infected"
+    error = "error"
+    not_scanned = "not_scanned"
 
 
 class AttachmentUse(StrEnum):
-    FORM_FIELD = "form_field"
-    MESSAGE = "message"
-    JUSTIFICATION = "justification"
-    ATTESTATION = "attestation"
-    OPINION = "opinion"
-    LOGO = "logo"
-    NOTICE = "notice"
-    EXPORT = "export"
+    form_field = "form_field"
+    message = "message"
+    justification = "justification"
+    attestation = "attestation"
+    opinion = "opinion"
+    logo = "logo"
+    notice = "notice"
+    export = "export"
 
 
 class Attachment(Model):
@@ -52,7 +52,7 @@ class Attachment(Model):
     sniffed_type: Mapped[str] = mapped_column(sa.String(255))
     family: Mapped[str | None] = mapped_column(sa.String(40))
     scan_status: Mapped[ScanStatus] = mapped_column(
-        enum_type(ScanStatus), default=ScanStatus.PENDING
+        enum_type(ScanStatus), default=ScanStatus.pending
     )
     scan_detail: Mapped[str | None] = mapped_column(sa.String(255))
     scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -73,4 +73,4 @@ class Attachment(Model):
 
     @property
     def downloadable(self) -> bool:
-        return self.scan_status != ScanStatus.INFECTED
+        return self.scan_status != ScanStatus.infected

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.dialects.postgresql import TSVECTOR
-from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import (
     USER_ID,
@@ -27,16 +27,16 @@ from .base import (
 
 
 class DossierState(StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    IN_REVIEW = "in_review"
-    ACCEPTED = "accepted"
-    REFUSED = "refused"
-    CLOSED_WITHOUT_ACTION = "closed_without_action"
+    draft = "draft"
+    submitted = "submitted"
+    in_review = "in_review"
+    accepted = "accepted"
+    refused = "refused"
+    closed_without_action = "closed_without_action"
 
 
 DECIDED_STATES = frozenset(
-    {DossierState.ACCEPTED, DossierState.REFUSED, DossierState.CLOSED_WITHOUT_ACTION}
+    {DossierState.accepted, DossierState.refused, DossierState.closed_without_action}
 )
 
 
@@ -53,12 +53,11 @@ class Dossier(Model):
     id: Mapped[int] = mapped_column(
         sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
     )
-    number = synonym("id")
     procedure_id: Mapped[int] = mapped_column(sa.ForeignKey("procedure.id"))
     revision_id: Mapped[int] = mapped_column(sa.ForeignKey("procedure_revision.id"))
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey(USER_ID, ondelete="SET NULL"))
     group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("instructor_group.id"))
-    state: Mapped[DossierState] = mapped_column(enum_type(DossierState), default=DossierState.DRAFT)
+    state: Mapped[DossierState] = mapped_column(enum_type(DossierState), default=DossierState.draft)
     # Who files: {"kind": "person", "civility", "first_name", "last_name"} or
     # {"kind": "company", "siret", "name"}; on_behalf_of holds the beneficiary, if any.
     identity: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
@@ -110,6 +109,11 @@ class Dossier(Model):
 
     def __repr__(self) -> str:
         return f"Dossier n° {self.id}"
+
+    @property
+    def number(self) -> int:
+        """The dossier number shown to people is its primary key."""
+        return self.id
 
     @property
     def is_decided(self) -> bool:
@@ -299,9 +303,9 @@ class Opinion(Model):
 
 
 class SatisfactionLevel(StrEnum):
-    SATISFIED = "satisfied"
-    NEUTRAL = "neutral"
-    DISSATISFIED = "dissatisfied"
+    satisfied = "satisfied"
+    neutral = "neutral"
+    dissatisfied = "dissatisfied"
 
 
 class SatisfactionAnswer(Model):

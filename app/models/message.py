@@ -12,16 +12,16 @@ from .base import USER_ID, StrEnum, UTCDateTime, created_at_column, enum_type
 
 
 class AuthorKind(StrEnum):
-    APPLICANT = "applicant"
-    AGENT = "agent"
-    EXPERT = "expert"
-    SYSTEM = "system"
+    applicant = "applicant"
+    agent = "agent"
+    expert = "expert"
+    system = "system"
 
 
 class CorrectionReason(StrEnum):
-    INCORRECT = "incorrect"
-    INCOMPLETE = "incomplete"
-    OUTDATED = "outdated"
+    incorrect = "incorrect"
+    incomplete = "incomplete"
+    outdated = "outdated"
 
 
 _PENDING_CORRECTION = "correction_reason IS NOT NULL AND correction_resolved_at IS NULL"

@@ -21,41 +21,41 @@ from .base import (
 
 
 class ProcedureState(StrEnum):
-    DRAFT = "draft"  # test mode: test dossiers through the test link
-    PUBLISHED = "published"
-    CLOSED = "closed"
-    UNPUBLISHED = "unpublished"
+    draft = "draft"  # test mode: test dossiers through the test link
+    published = "published"
+    closed = "closed"
+    unpublished = "unpublished"
 
 
 class DeclarativeMode(StrEnum):
     """What happens to a submitted dossier with no agent action."""
 
-    NONE = "none"
-    IN_REVIEW = "in_review"
-    ACCEPTED = "accepted"
+    none = "none"
+    in_review = "in_review"
+    accepted = "accepted"
 
 
 class FilerKind(StrEnum):
-    PERSON = "person"
-    COMPANY = "company"
+    person = "person"
+    company = "company"
 
 
 class RevisionState(StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    SUPERSEDED = "superseded"
+    draft = "draft"
+    published = "published"
+    superseded = "superseded"
 
 
 class MailEvent(StrEnum):
-    SUBMITTED = "submitted"
-    REVIEW_STARTED = "review_started"
-    ACCEPTED = "accepted"
-    REFUSED = "refused"
-    CLOSED_WITHOUT_ACTION = "closed_without_action"
-    REOPENED = "reopened"
-    NEW_MESSAGE = "new_message"
-    CORRECTION_REQUESTED = "correction_requested"
-    EXPIRY_WARNING = "expiry_warning"
+    submitted = "submitted"
+    review_started = "review_started"
+    accepted = "accepted"
+    refused = "refused"
+    closed_without_action = "closed_without_action"
+    reopened = "reopened"
+    new_message = "new_message"
+    correction_requested = "correction_requested"
+    expiry_warning = "expiry_warning"
 
 
 class Procedure(Model):
@@ -89,7 +89,7 @@ class Procedure(Model):
     )
     # Lifecycle
     state: Mapped[ProcedureState] = mapped_column(
-        enum_type(ProcedureState), default=ProcedureState.DRAFT
+        enum_type(ProcedureState), default=ProcedureState.draft
     )
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -102,9 +102,9 @@ class Procedure(Model):
     retention_months: Mapped[int] = mapped_column(default=12)
     draft_retention_days: Mapped[int] = mapped_column(default=180)
     declarative_mode: Mapped[DeclarativeMode] = mapped_column(
-        enum_type(DeclarativeMode), default=DeclarativeMode.NONE
+        enum_type(DeclarativeMode), default=DeclarativeMode.none
     )
-    filer_kind: Mapped[FilerKind] = mapped_column(enum_type(FilerKind), default=FilerKind.PERSON)
+    filer_kind: Mapped[FilerKind] = mapped_column(enum_type(FilerKind), default=FilerKind.person)
     allow_on_behalf: Mapped[bool] = mapped_column(default=False)
     hide_agent_identity: Mapped[bool] = mapped_column(default=False)
     experts_can_message: Mapped[bool] = mapped_column(default=False)
@@ -169,7 +169,7 @@ class ProcedureRevision(Model):
     procedure_id: Mapped[int] = mapped_column(sa.ForeignKey("procedure.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(default=1)
     state: Mapped[RevisionState] = mapped_column(
-        enum_type(RevisionState), default=RevisionState.DRAFT
+        enum_type(RevisionState), default=RevisionState.draft
     )
     # Ineligibility rules: [{"condition": {...}, "message": "..."}], checked at submission.
     eligibility_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
@@ -187,7 +187,7 @@ class ProcedureRevision(Model):
 
     @property
     def is_frozen(self) -> bool:
-        return self.state != RevisionState.DRAFT
+        return self.state != RevisionState.draft
 
 
 class FieldDefinition(Model):

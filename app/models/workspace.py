@@ -28,18 +28,18 @@ class SavedView(Model):
 
 
 class JobState(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
+    pending = "pending"
+    running = "running"
+    done = "done"
+    failed = "failed"
 
 
 class ExportFormat(StrEnum):
-    CSV = "csv"
-    XLSX = "xlsx"
-    ODS = "ods"
-    JSON = "json"
-    ZIP = "zip"
+    csv = "csv"
+    xlsx = "xlsx"
+    ods = "ods"
+    json = "json"
+    zip = "zip"
 
 
 class ExportJob(Model):
@@ -53,7 +53,7 @@ class ExportJob(Model):
     requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey(USER_ID, ondelete="SET NULL"))
     format: Mapped[ExportFormat] = mapped_column(enum_type(ExportFormat))
     query: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
-    state: Mapped[JobState] = mapped_column(enum_type(JobState), default=JobState.PENDING)
+    state: Mapped[JobState] = mapped_column(enum_type(JobState), default=JobState.pending)
     total: Mapped[int | None] = mapped_column()
     done: Mapped[int] = mapped_column(default=0)
     attachment_id: Mapped[int | None] = mapped_column(
@@ -81,7 +81,7 @@ class BatchJob(Model):
     action: Mapped[str] = mapped_column(sa.String(40))
     params: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
     dossier_ids: Mapped[list[int]] = mapped_column(JSONDoc, default=list)
-    state: Mapped[JobState] = mapped_column(enum_type(JobState), default=JobState.PENDING)
+    state: Mapped[JobState] = mapped_column(enum_type(JobState), default=JobState.pending)
     done: Mapped[int] = mapped_column(default=0)
     failures: Mapped[dict[str, str]] = mapped_column(JSONDoc, default=dict)
     created_at: Mapped[datetime] = created_at_column()

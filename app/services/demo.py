@@ -69,9 +69,9 @@ USERS = [
 ]
 
 ADMINISTRATIONS = [
-    (MARKER_SLUG, "Préfecture du Rhône", AdministrationKind.DECONCENTRATED_SERVICE),
-    ("demo-ville-lyon", "Ville de Lyon", AdministrationKind.LOCAL_AUTHORITY),
-    ("demo-universite-bordeaux", "Université de Bordeaux", AdministrationKind.PUBLIC_ESTABLISHMENT),
+    (MARKER_SLUG, "Préfecture du Rhône", AdministrationKind.deconcentrated_service),
+    ("demo-ville-lyon", "Ville de Lyon", AdministrationKind.local_authority),
+    ("demo-universite-bordeaux", "Université de Bordeaux", AdministrationKind.public_establishment),
 ]
 
 
@@ -89,7 +89,7 @@ PROCEDURES: list[dict[str, Any]] = [
         "description": "Déposez l'attestation d'accessibilité de votre établissement "
         "recevant du public (ERP) de 5e catégorie.",
         "documents_to_prepare": "Plan de l'établissement; attestation signée.",
-        "filer_kind": FilerKind.COMPANY,
+        "filer_kind": FilerKind.company,
         "groups": [
             ("Rhône nord", {"field": "dept", "op": "eq", "value": "69"}),
             ("Autres départements", None),
@@ -121,7 +121,7 @@ PROCEDURES: list[dict[str, Any]] = [
         "title": "Inscription à la cantine scolaire",
         "description": "Inscrivez votre enfant à la restauration scolaire pour l'année.",
         "documents_to_prepare": "Justificatif de domicile; quotient familial.",
-        "declarative_mode": DeclarativeMode.IN_REVIEW,
+        "declarative_mode": DeclarativeMode.in_review,
         "groups": [("Service scolaire", None)],
         "fields": [
             _field(
@@ -164,7 +164,7 @@ PROCEDURES: list[dict[str, Any]] = [
         "title": "Demande de subvention pour une association",
         "description": "Les associations lyonnaises peuvent demander une subvention "
         "de fonctionnement ou de projet.",
-        "filer_kind": FilerKind.COMPANY,
+        "filer_kind": FilerKind.company,
         "groups": [("Vie associative", None)],
         "fields": [
             _field("siret", "siret", "SIRET de l'association", required=True),
@@ -214,18 +214,18 @@ PROCEDURES: list[dict[str, Any]] = [
 # The path of events that brings a draft to each demo state.
 PATHS: dict[str, list[Event]] = {
     "draft": [],
-    "submitted": [Event.SUBMIT],
-    "in_review": [Event.SUBMIT, Event.START_REVIEW],
-    "accepted": [Event.SUBMIT, Event.START_REVIEW, Event.ACCEPT],
-    "refused": [Event.SUBMIT, Event.START_REVIEW, Event.REFUSE],
-    "closed_without_action": [Event.SUBMIT, Event.START_REVIEW, Event.CLOSE_WITHOUT_ACTION],
-    "archived": [Event.SUBMIT, Event.START_REVIEW, Event.ACCEPT, Event.ARCHIVE],
+    "submitted": [Event.submit],
+    "in_review": [Event.submit, Event.start_review],
+    "accepted": [Event.submit, Event.start_review, Event.accept],
+    "refused": [Event.submit, Event.start_review, Event.refuse],
+    "closed_without_action": [Event.submit, Event.start_review, Event.close_without_action],
+    "archived": [Event.submit, Event.start_review, Event.accept, Event.archive],
 }
 
 MOTIVATIONS = {
-    Event.ACCEPT: "Dossier complet et conforme.",
-    Event.REFUSE: "Les pièces fournies ne permettent pas d'établir l'éligibilité.",
-    Event.CLOSE_WITHOUT_ACTION: "Demande sans objet après échange avec le demandeur.",
+    Event.accept: "Dossier complet et conforme.",
+    Event.refuse: "Les pièces fournies ne permettent pas d'établir l'éligibilité.",
+    Event.close_without_action: "Demande sans objet après échange avec le demandeur.",
 }
 
 
@@ -336,14 +336,14 @@ def _procedure(spec: dict[str, Any], administration: Administration, at: datetim
         documents_to_prepare=spec.get("documents_to_prepare"),
         service_name=f"Service instructeur — {administration.name}",
         service_email=administration.contact_email,
-        filer_kind=spec.get("filer_kind", FilerKind.PERSON),
-        declarative_mode=spec.get("declarative_mode", DeclarativeMode.NONE),
-        state=ProcedureState.PUBLISHED,
+        filer_kind=spec.get("filer_kind", FilerKind.person),
+        declarative_mode=spec.get("declarative_mode", DeclarativeMode.none),
+        state=ProcedureState.published,
         published_at=at,
         deadline_at=datetime.now(UTC) + timedelta(days=180),
     )
     revision = ProcedureRevision(
-        procedure=procedure, number=1, state=RevisionState.PUBLISHED, published_at=at
+        procedure=procedure, number=1, state=RevisionState.published, published_at=at
     )
     _fields(revision, spec["fields"])
     procedure.published_revision = revision
@@ -398,15 +398,15 @@ def _dossier(procedure: Procedure, owner, answers: dict[str, Any], at: datetime)
 def _walk(dossier: Dossier, path: list[Event], agent, at: datetime) -> None:
     """Move a dossier along ``path`` through the workflow, a day between steps."""
     for step, event in enumerate(path, start=1):
-        actor = dossier.owner if event == Event.SUBMIT else agent
-        if event == Event.SUBMIT:
+        actor = dossier.owner if event == Event.submit else agent
+        if event == Event.submit:
             dossier.group = _route(dossier)
         workflow.apply(
             dossier, event, actor, motivation=MOTIVATIONS.get(event), at=at + timedelta(days=step)
         )
-        if event == Event.SUBMIT:
+        if event == Event.submit:
             dossier.expires_at = None
-        if event == Event.START_REVIEW:
+        if event == Event.start_review:
             db.session.add(Follow(dossier_id=dossier.id, user_id=agent.id))
 
 
@@ -425,14 +425,14 @@ def _converse(dossier: Dossier, owner, agent, at: datetime) -> None:
             Message(
                 dossier_id=dossier.id,
                 author_id=owner.id,
-                author_kind=AuthorKind.APPLICANT,
+                author_kind=AuthorKind.applicant,
                 body="Bonjour, je reste disponible pour toute précision.",
                 created_at=at + timedelta(hours=2),
             ),
             Message(
                 dossier_id=dossier.id,
                 author_id=agent.id,
-                author_kind=AuthorKind.AGENT,
+                author_kind=AuthorKind.agent,
                 body="Bien reçu, votre dossier est en cours de traitement.",
                 created_at=at + timedelta(days=1, hours=3),
             ),
@@ -446,7 +446,7 @@ def _test_mode_procedure(administration: Administration, at: datetime) -> None:
         slug="carte-stationnement-resident",
         title="Carte de stationnement résident",
         description="Procédure en cours de construction (mode test).",
-        state=ProcedureState.DRAFT,
+        state=ProcedureState.draft,
         test_token="demo-test-stationnement",
     )
     revision = ProcedureRevision(procedure=procedure, number=1)
