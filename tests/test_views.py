@@ -67,3 +67,10 @@ def test_an_applicant_is_forbidden_the_back_office_lists(client, people):
 def test_anonymous_visitors_are_sent_to_the_login_page(client, people):
     response = client.get(f"/dossierview/show/{people['mine']}")
     assert response.status_code == 302 and "/login" in response.location
+
+
+def test_the_dossier_search_form_does_not_list_other_procedures_groups(client, people):
+    login(client, people["agent"])
+    page = client.get("/dossierview/list/").get_data(as_text=True)
+    assert people["proc_b"] not in page
+    assert "Déposé" in page  # states are shown with their French label

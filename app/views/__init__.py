@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..models import Administration, Dossier, Procedure
 from ..security import visible_dossiers, visible_procedures
+from ..workflow import state_label
 
 SCOPES = {Dossier: visible_dossiers, Procedure: visible_procedures}
 
@@ -104,7 +105,9 @@ class DossierView(ModelView):
         "decided_at",
         "motivation",
     ]
-    search_columns = ["id", "state", "procedure", "group"]
+    # Relationship filters would list every procedure's groups: not offered here.
+    search_columns = ["id", "state", "submitted_at", "updated_at"]
+    formatters_columns = {"state": state_label}
     label_columns = {
         "id": _l("Number"),
         "procedure": _l("Procedure"),
