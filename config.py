@@ -145,8 +145,20 @@ def celery_settings(broker_url: str | None, result_backend: str | None) -> dict[
         }
     return {
         "broker_url": broker_url,
-        "result_backend": result_backend or broker_url,
+        # Jobs record their progress in the database; Celery results are not needed.
+        "result_backend": result_backend,
+        "task_ignore_result": True,
         "task_always_eager": False,
+        # With the broker down, a request gives up publishing within a second (the outbox
+        # keeps the event for the relay) instead of hanging.
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        "broker_connection_timeout": 2,
+        "broker_transport_options": {"socket_connect_timeout": 2, "socket_timeout": 5},
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,

@@ -15,6 +15,7 @@ from flask_appbuilder import AppBuilder
 from config import BASE_DIR, load_config
 
 from .extensions import db, init_celery, migrate
+from .services import outbox
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from . import models  # noqa: F401  (registers every table before FAB and Alembic look)
 
     db.init_app(app)
+    outbox.init_app(app)  # after db: its teardown runs before the session is removed
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     init_celery(app)
 
@@ -46,6 +48,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
             sync_permissions_if_migrated(appbuilder)
 
     from . import cli, health
+    from .services import mail  # noqa: F401  (registers its outbox handler)
 
     app.register_blueprint(health.blueprint)
     app.cli.add_command(cli.guichet)

@@ -8,7 +8,7 @@ would then want to drop every table).
 from __future__ import annotations
 
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, current_app
 from flask_appbuilder import Model
 from flask_appbuilder.models.sqla.base import SQLA
 from flask_migrate import Migrate
@@ -25,8 +25,17 @@ def init_celery(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
+    from .tasks import BEAT_SCHEDULE
+
     celery = Celery(app.import_name, task_cls=FlaskTask)
     celery.config_from_object(app.config["CELERY"])
+    celery.conf.beat_schedule = dict(BEAT_SCHEDULE)  # plugins add their own entries
     celery.set_default()
     app.extensions["celery"] = celery
     return celery
+
+
+def app_task(name: str) -> Task:
+    """The task ``name`` bound to the current Flask app's Celery (with several apps in one
+    process, as in tests, ``shared_task`` objects would follow whichever was made last)."""
+    return current_app.extensions["celery"].tasks[name]

@@ -12,6 +12,7 @@ import logging
 
 import sqlalchemy as sa
 from flask_appbuilder import AppBuilder
+from flask_appbuilder.security.sqla.models import PermissionView
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
@@ -80,16 +81,18 @@ exactly this: pairs added here are granted, pairs removed here are revoked."""
 
 
 def sync_permissions(appbuilder: AppBuilder) -> None:
-    """Create the permissions of every registered view and give each role exactly its own."""
+    """Create the permissions of every registered view and give each role exactly its own;
+    the platform admin (Admin) holds every permission."""
     sm = appbuilder.sm
-    appbuilder.add_permissions(update_perms=True)  # also grants new ones to Admin
-    sm.add_role(Roles.ADMIN)
+    for role_name in Roles.ALL:
+        sm.add_role(role_name)
+    appbuilder.add_permissions(update_perms=True)
+    admin = sm.find_role(Roles.ADMIN)
+    admin.permissions = db.session.scalars(sa.select(PermissionView)).all()
     for role_name, pairs in ROLE_PERMISSIONS.items():
-        role = sm.add_role(role_name)
+        role = sm.find_role(role_name)
         wanted = [sm.add_permission_view_menu(perm, view) for perm, view in pairs]
-        wanted_ids = {pv.id for pv in wanted}
-        current_ids = {pv.id for pv in role.permissions}
-        if wanted_ids != current_ids:
+        if {pv.id for pv in wanted} != {pv.id for pv in role.permissions}:
             role.permissions = wanted
             log.info("Permissions of role %s synced", role_name)
     db.session.commit()

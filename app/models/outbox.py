@@ -18,6 +18,9 @@ from .base import JSONDoc, UTCDateTime, created_at_column
 
 
 class OutboxEvent(Model):
+    """One side effect to carry out. ``dispatched_at``: handed to Celery;
+    ``processed_at``: carried out (a redelivered event is then skipped)."""
+
     __tablename__ = "outbox_event"
     __table_args__ = (
         sa.Index(
@@ -36,5 +39,6 @@ class OutboxEvent(Model):
     created_at: Mapped[datetime] = created_at_column()
     available_at: Mapped[datetime] = created_at_column()
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)

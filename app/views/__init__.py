@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from ..models import Administration, Dossier, Procedure
 from ..security import visible_dossiers, visible_procedures
 from ..workflow import state_label
+from .mails import WrittenMailView
 
 SCOPES = {Dossier: visible_dossiers, Procedure: visible_procedures}
 
@@ -130,6 +131,13 @@ def register(appbuilder: AppBuilder) -> None:
         icon="fa-building",
         category="Platform",
         category_label=_l("Platform"),
+    )
+    appbuilder.add_view(
+        WrittenMailView,
+        "Written mails",
+        label=_l("Written mails"),
+        icon="fa-envelope",
+        category="Platform",
     )
     appbuilder.add_view(
         ProcedureView,

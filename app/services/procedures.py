@@ -1,0 +1,318 @@
+"""The procedure lifecycle and its revisions: create, edit the draft form, publish,
+publish changes, close, unpublish, republish, clone.
+
+A published revision is frozen. Editing a published procedure works on a new draft
+revision whose fields keep their ``stable_id``; "publish changes" freezes it, checks that
+every changed field type is compatible, and moves the open dossiers onto it.
+Functions change the session and leave the commit to the caller (one transaction per
+request or task).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..models import (
+    Administration,
+    AttestationTemplate,
+    Dossier,
+    DossierState,
+    FieldDefinition,
+    InstructorGroup,
+    Label,
+    MailTemplate,
+    Procedure,
+    ProcedureRevision,
+    ProcedureState,
+    RevisionState,
+    utcnow,
+)
+from . import outbox
+
+OPEN_STATES = (DossierState.draft, DossierState.submitted, DossierState.in_review)
+
+# Settings copied by clone (and by export/import): everything but identity and lifecycle.
+SETTINGS = (
+    "title",
+    "description",
+    "audience",
+    "documents_to_prepare",
+    "legal_basis",
+    "service_name",
+    "service_email",
+    "service_phone",
+    "service_address",
+    "service_hours",
+    "opens_at",
+    "deadline_at",
+    "retention_months",
+    "draft_retention_days",
+    "declarative_mode",
+    "filer_kind",
+    "allow_on_behalf",
+    "hide_agent_identity",
+    "experts_can_message",
+    "sections_as_steps",
+)
+
+
+class ProcedureError(Exception):
+    """A lifecycle action the procedure's state or content does not allow."""
+
+    def __init__(self, message: Any) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_length].rstrip("-") or "demarche"
+
+
+def unique_slug(title: str) -> str:
+    base = slugify(title)
+    slug, n = base, 1
+    while db.session.scalar(sa.select(Procedure.id).where(Procedure.slug == slug)):
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def create_procedure(administration: Administration, title: str, **settings: Any) -> Procedure:
+    """A new procedure in test mode, with an empty draft revision and a default group."""
+    procedure = Procedure(
+        administration=administration,
+        title=title,
+        slug=unique_slug(title),
+        state=ProcedureState.draft,
+        test_token=secrets.token_urlsafe(16),
+        **settings,
+    )
+    revision = ProcedureRevision(procedure=procedure, number=1, state=RevisionState.draft)
+    procedure.draft_revision = revision
+    procedure.groups.append(InstructorGroup(name=str(_l("Default group")), is_default=True))
+    db.session.add(procedure)
+    return procedure
+
+
+def editable_revision(procedure: Procedure) -> ProcedureRevision:
+    """The draft revision administrators edit, made from the published one if needed."""
+    if procedure.draft_revision is not None:
+        return procedure.draft_revision
+    source = procedure.published_revision
+    number = 1 + max((revision.number for revision in procedure.revisions), default=0)
+    revision = ProcedureRevision(
+        procedure=procedure,
+        number=number,
+        state=RevisionState.draft,
+        eligibility_rules=list(source.eligibility_rules) if source else [],
+    )
+    if source is not None:
+        copy_fields(source, revision)
+    procedure.draft_revision = revision
+    db.session.add(revision)
+    return revision
+
+
+def copy_fields(source: ProcedureRevision, target: ProcedureRevision) -> None:
+    """Copy every field (stable ids, repetition children included) into another revision."""
+    copies: dict[int, FieldDefinition] = {}
+    for field in source.fields:
+        copy = FieldDefinition(
+            stable_id=field.stable_id,
+            type=field.type,
+            label=field.label,
+            help=field.help,
+            required=field.required,
+            private=field.private,
+            options=dict(field.options or {}),
+            condition=field.condition,
+            position=field.position,
+        )
+        copies[field.id] = copy
+        target.fields.append(copy)
+    for field in source.fields:
+        if field.parent_id is not None:
+            copies[field.id].parent = copies[field.parent_id]
+
+
+def incompatible_changes(old: ProcedureRevision, new: ProcedureRevision) -> list[str]:
+    """Why ``new`` cannot replace ``old`` for existing dossiers (empty when it can)."""
+    from ..fields import registry
+
+    before = {field.stable_id: field for field in old.fields}
+    problems = []
+    for field in new.fields:
+        previous = before.get(field.stable_id)
+        if previous is None or previous.type == field.type:
+            continue
+        if field.type not in registry.get(previous.type).compatible_types:
+            problems.append(
+                str(
+                    _l(
+                        "The field “%(label)s” cannot change from “%(old)s” to “%(new)s”: "
+                        "the answers already given would no longer fit. Add a new field "
+                        "instead.",
+                        label=field.label,
+                        old=registry.get(previous.type).label,
+                        new=registry.get(field.type).label,
+                    )
+                )
+            )
+    return problems
+
+
+def form_problems(revision: ProcedureRevision) -> list[str]:
+    """What prevents a revision's form from being published."""
+    from .. import conditions
+
+    fields = list(revision.fields)
+    problems = []
+    if not [field for field in fields if not field.private]:
+        problems.append(str(_l("The form has no field yet.")))
+    for field in fields:
+        if field.condition:
+            problems.extend(conditions.validate(field.condition, field, fields))
+    for rule in revision.eligibility_rules or []:
+        problems.extend(conditions.validate(rule.get("condition"), None, fields))
+    return problems
+
+
+def publish(procedure: Procedure, now: datetime | None = None) -> None:
+    """Publish a procedure for the first time, again after unpublishing or closing, or
+    publish the changes of its draft revision."""
+    now = now or utcnow()
+    if procedure.state == ProcedureState.published and procedure.draft_revision is None:
+        raise ProcedureError(_l("This procedure is already published with no pending change."))
+    revision = procedure.draft_revision
+    if revision is not None:
+        problems = form_problems(revision)
+        if procedure.published_revision is not None:
+            problems += incompatible_changes(procedure.published_revision, revision)
+        if problems:
+            raise ProcedureError("\n".join(problems))
+        _freeze(procedure, revision, now)
+    if procedure.state == ProcedureState.draft:
+        _wipe_test_dossiers(procedure)
+    if procedure.state != ProcedureState.published:
+        procedure.state = ProcedureState.published
+        procedure.published_at = procedure.published_at or now
+        procedure.closed_at = procedure.closed_reason = procedure.replaced_by_id = None
+
+
+def _freeze(procedure: Procedure, revision: ProcedureRevision, now: datetime) -> None:
+    previous = procedure.published_revision
+    if previous is not None:
+        previous.state = RevisionState.superseded
+    revision.state = RevisionState.published
+    revision.published_at = now
+    procedure.published_revision = revision
+    procedure.draft_revision = None
+    db.session.flush()
+    if previous is not None:
+        # Open dossiers follow the new form; answers stay keyed by stable_id.
+        db.session.execute(
+            sa.update(Dossier)
+            .where(Dossier.revision_id == previous.id, Dossier.state.in_(OPEN_STATES))
+            .values(revision_id=revision.id, version=Dossier.version + 1)
+        )
+
+
+def _wipe_test_dossiers(procedure: Procedure) -> None:
+    db.session.execute(
+        sa.delete(Dossier).where(Dossier.procedure_id == procedure.id, Dossier.is_test)
+    )
+
+
+def close(
+    procedure: Procedure,
+    reason: str,
+    replacement: Procedure | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Close a published procedure; applicants with drafts are told (through the outbox)."""
+    if procedure.state != ProcedureState.published:
+        raise ProcedureError(_l("Only a published procedure can be closed."))
+    if not (reason and reason.strip()):
+        raise ProcedureError(_l("Give the reason for closing the procedure."))
+    if replacement is not None and (
+        replacement.id == procedure.id or replacement.state != ProcedureState.published
+    ):
+        raise ProcedureError(_l("The replacing procedure must be another published procedure."))
+    procedure.state = ProcedureState.closed
+    procedure.closed_at = now or utcnow()
+    procedure.closed_reason = reason.strip()
+    procedure.replaced_by = replacement
+    outbox.enqueue(
+        "procedure.closed",
+        {"procedure": procedure.id, "replacement": replacement.id if replacement else None},
+    )
+
+
+def unpublish(procedure: Procedure) -> None:
+    """Hide a procedure from the portal; it can be published again."""
+    if procedure.state not in (ProcedureState.published, ProcedureState.closed):
+        raise ProcedureError(_l("Only a published or closed procedure can be unpublished."))
+    procedure.state = ProcedureState.unpublished
+
+
+def close_past_deadline(now: datetime | None = None) -> list[int]:
+    """Close every published procedure whose deposit deadline has passed (Celery beat)."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        sa.select(Procedure).where(
+            Procedure.state == ProcedureState.published, Procedure.deadline_at <= now
+        )
+    ).all()
+    for procedure in due:
+        close(procedure, str(_l("The deposit deadline has passed.")), now=now)
+    return [procedure.id for procedure in due]
+
+
+def clone(procedure: Procedure, administration: Administration) -> Procedure:
+    """A new procedure in test mode with the same settings, form, groups (without their
+    members unless in the same administration), labels and templates."""
+    copy = create_procedure(
+        administration,
+        str(_l("Copy of %(title)s", title=procedure.title))[:255],
+        **{name: getattr(procedure, name) for name in SETTINGS if name != "title"},
+    )
+    copy.cloned_from_id = procedure.id
+    source = procedure.draft_revision or procedure.published_revision
+    if source is not None:
+        copy_fields(source, copy.draft_revision)
+        copy.draft_revision.eligibility_rules = list(source.eligibility_rules or [])
+    same_administration = administration.id == procedure.administration_id
+    copy.groups = [
+        InstructorGroup(
+            name=group.name,
+            is_default=group.is_default,
+            routing_rule=group.routing_rule,
+            position=group.position,
+            members=list(group.members) if same_administration else [],
+        )
+        for group in procedure.groups
+    ]
+    copy.labels = [Label(name=label.name, color=label.color) for label in procedure.labels]
+    copy.mail_templates = [
+        MailTemplate(event=t.event, subject=t.subject, body=t.body)
+        for t in procedure.mail_templates
+    ]
+    if procedure.attestation_template is not None:
+        template = procedure.attestation_template
+        copy.attestation_template = AttestationTemplate(
+            enabled=template.enabled,
+            title=template.title,
+            body=template.body,
+            footer=template.footer,
+        )
+    return copy

@@ -1,0 +1,1 @@
+"""Benchmarks that print figures. They are never asserted in the test suite."""
