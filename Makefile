@@ -20,6 +20,7 @@ run: install
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install
+	node --test tests/js/*.test.mjs
 	$(BIN)/pytest
 
 install: $(VENV)/.installed assets translations

@@ -112,6 +112,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "FAB_UPDATE_PERMS": False,
         "FAB_ADD_SECURITY_VIEWS": True,
         "FAB_PASSWORD_HASH_METHOD": "scrypt",
+        # Rate limits (Flask-Limiter): in memory for one process, Redis in production.
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
         "GUICHET_SYNC_PERMISSIONS_ON_START": True,
         # Languages: French first, English available.
         "BABEL_DEFAULT_LOCALE": "fr",

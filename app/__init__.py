@@ -14,7 +14,7 @@ from flask_appbuilder import AppBuilder
 
 from config import BASE_DIR, load_config
 
-from .extensions import db, init_celery, migrate
+from .extensions import csrf, db, init_celery, limiter, migrate
 from .services import outbox
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     outbox.init_app(app)  # after db: its teardown runs before the session is removed
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     init_celery(app)
+    csrf.init_app(app)  # before AppBuilder, which exempts its API blueprints when it sees it
+    limiter.init_app(app)
 
     with app.app_context():
         # One AppBuilder per app: a shared module-level one leaves later apps without routes.
-        appbuilder = AppBuilder(update_perms=False)
+        from .views.home import BackOfficeIndexView
+
+        appbuilder = AppBuilder(indexview=BackOfficeIndexView, update_perms=False)
         appbuilder.init_app(app, db.session)
         from . import views
 

@@ -11,10 +11,17 @@ from celery import Celery, Task
 from flask import Flask, current_app
 from flask_appbuilder import Model
 from flask_appbuilder.models.sqla.base import SQLA
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
 
 db = SQLA(model_class=Model)
 migrate = Migrate()
+limiter = Limiter(key_func=get_remote_address)
+"""Rate limits on authentication, sign-up, submission, uploads and messages: decorate a
+view with ``@limiter.limit("5/minute")``. Storage: ``RATELIMIT_STORAGE_URI``."""
+csrf = CSRFProtect()  # every state-changing form; FAB exempts its token-based REST API
 
 
 def init_celery(app: Flask) -> Celery:

@@ -61,6 +61,22 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("menu_access", "Procedures"),
         ("menu_access", "Dossiers"),
         ("menu_access", "Instruction"),
+        # Building procedures
+        ("can_read", "ProcedureAdmin"),
+        ("can_write", "ProcedureAdmin"),
+        ("can_read", "ProcedureHub"),
+        ("can_write", "ProcedureHub"),
+        ("menu_access", "Build"),
+        ("menu_access", "Procedure builder"),
+        # Groups, labels, mail templates and attestation (app/views/procedure_parts)
+        ("can_read", "ProcedureGroups"),
+        ("can_write", "ProcedureGroups"),
+        ("can_read", "ProcedureLabels"),
+        ("can_write", "ProcedureLabels"),
+        ("can_read", "ProcedureMails"),
+        ("can_write", "ProcedureMails"),
+        ("can_read", "ProcedureAttestation"),
+        ("can_write", "ProcedureAttestation"),
     ],
     Roles.AGENT: _SELF_SERVICE
     + [
@@ -160,6 +176,17 @@ def visible_procedures(user) -> sa.ColumnElement[bool]:
     return sa.or_(*clauses) if clauses else sa.false()
 
 
+def administered_procedures(user) -> sa.ColumnElement[bool]:
+    """Where-clause on ``Procedure``: the procedures a person may change (settings, form,
+    groups, templates, lifecycle)."""
+    roles = role_names(user)
+    if Roles.ADMIN in roles:
+        return sa.true()
+    if Roles.ADMINISTRATOR in roles:
+        return Procedure.administration_id.in_(administered_administration_ids(user))
+    return sa.false()
+
+
 def visible_dossiers(user) -> sa.ColumnElement[bool]:
     """Where-clause on ``Dossier``: the dossiers a person may see.
 
@@ -231,14 +258,7 @@ def can_see_procedure(user, procedure: Procedure | int) -> bool:
     return _exists(Procedure, procedure_id, visible_procedures(user))
 
 
-def can_administer_procedure(user, procedure: Procedure) -> bool:
+def can_administer_procedure(user, procedure: Procedure | int) -> bool:
     """Whether a person may change a procedure's settings and form."""
-    roles = role_names(user)
-    if Roles.ADMIN in roles:
-        return True
-    if Roles.ADMINISTRATOR not in roles:
-        return False
-    statement = administered_administration_ids(user).where(
-        AdministrationMember.administration_id == procedure.administration_id
-    )
-    return db.session.scalar(statement) is not None
+    procedure_id = procedure if isinstance(procedure, int) else procedure.id
+    return _exists(Procedure, procedure_id, administered_procedures(user))

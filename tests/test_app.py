@@ -38,3 +38,11 @@ def test_french_is_the_default_language_and_english_available(client):
     assert "Nom d'utilisateur" in page.get_data(as_text=True)
     client.get("/lang/en")
     assert "Username" in client.get("/login/").get_data(as_text=True)
+
+
+def test_every_post_needs_a_csrf_token_when_csrf_is_on(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    response = client.post("/login/", data={"username": "x", "password": "y"})
+    assert response.status_code == 400
+    assert client.post("/procedures/1/publish").status_code == 400

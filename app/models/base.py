@@ -29,8 +29,9 @@ Model.metadata.naming_convention = {
 
 USER_ID = "ab_user.id"
 
-JSONDoc = sa.JSON().with_variant(JSONB(), "postgresql")
-"""A JSON document column: JSONB on PostgreSQL, JSON text on SQLite.
+JSONDoc = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+"""A JSON document column: JSONB on PostgreSQL, JSON text on SQLite; Python ``None``
+is SQL NULL (not the JSON ``null``), so that ``IS NULL`` finds it.
 
 Assign a new dict or list to change it; in-place mutation is not tracked."""
 

@@ -81,27 +81,42 @@ def slugify(text: str, max_length: int = 80) -> str:
 def unique_slug(title: str) -> str:
     base = slugify(title)
     slug, n = base, 1
-    while db.session.scalar(sa.select(Procedure.id).where(Procedure.slug == slug)):
-        n += 1
-        slug = f"{base}-{n}"
+    with db.session.no_autoflush:  # the new procedure itself is not ready to be written
+        while db.session.scalar(sa.select(Procedure.id).where(Procedure.slug == slug)):
+            n += 1
+            slug = f"{base}-{n}"
     return slug
 
 
 def create_procedure(administration: Administration, title: str, **settings: Any) -> Procedure:
     """A new procedure in test mode, with an empty draft revision and a default group."""
-    procedure = Procedure(
-        administration=administration,
-        title=title,
-        slug=unique_slug(title),
-        state=ProcedureState.draft,
-        test_token=secrets.token_urlsafe(16),
-        **settings,
-    )
-    revision = ProcedureRevision(procedure=procedure, number=1, state=RevisionState.draft)
-    procedure.draft_revision = revision
-    procedure.groups.append(InstructorGroup(name=str(_l("Default group")), is_default=True))
+    procedure = Procedure(administration=administration, title=title, **settings)
+    initialise(procedure)
     db.session.add(procedure)
     return procedure
+
+
+def initialise(procedure: Procedure) -> None:
+    """Give a new procedure what every procedure has: a unique slug, the test link, an
+    empty draft revision and a default instructor group."""
+    procedure.slug = procedure.slug or unique_slug(procedure.title)
+    procedure.state = ProcedureState.draft
+    procedure.test_token = secrets.token_urlsafe(16)
+    procedure.draft_revision = ProcedureRevision(
+        procedure=procedure, number=1, state=RevisionState.draft
+    )
+    if not procedure.groups:
+        procedure.groups.append(InstructorGroup(name=str(_l("Default group")), is_default=True))
+
+
+def delete_draft(procedure: Procedure) -> None:
+    """Delete a procedure that was never published (its test dossiers go with it)."""
+    if procedure.state != ProcedureState.draft or procedure.published_at is not None:
+        raise ProcedureError(_l("Only a procedure that was never published can be deleted."))
+    _wipe_test_dossiers(procedure)
+    procedure.draft_revision = None
+    db.session.flush()
+    db.session.delete(procedure)
 
 
 def editable_revision(procedure: Procedure) -> ProcedureRevision:
@@ -116,10 +131,10 @@ def editable_revision(procedure: Procedure) -> ProcedureRevision:
         state=RevisionState.draft,
         eligibility_rules=list(source.eligibility_rules) if source else [],
     )
+    db.session.add(revision)
     if source is not None:
         copy_fields(source, revision)
     procedure.draft_revision = revision
-    db.session.add(revision)
     return revision
 
 
@@ -145,45 +160,53 @@ def copy_fields(source: ProcedureRevision, target: ProcedureRevision) -> None:
             copies[field.id].parent = copies[field.parent_id]
 
 
+def form_order(revision: ProcedureRevision, private: bool | None = None) -> list[FieldDefinition]:
+    """A revision's fields in the order the form shows them: each top-level field by
+    position, a repeated block's children right after it. ``private`` picks the form
+    (False), the annotations (True) or both (None)."""
+    chosen = [f for f in revision.fields if private is None or f.private == private]
+    ordered = []
+    for field in sorted((f for f in chosen if f.parent is None), key=lambda f: f.position):
+        ordered.append(field)
+        ordered.extend(sorted((c for c in chosen if c.parent is field), key=lambda c: c.position))
+    return ordered
+
+
 def incompatible_changes(old: ProcedureRevision, new: ProcedureRevision) -> list[str]:
     """Why ``new`` cannot replace ``old`` for existing dossiers (empty when it can)."""
-    from ..fields import registry
+    from ..fields.definitions import check_type_change
 
     before = {field.stable_id: field for field in old.fields}
     problems = []
     for field in new.fields:
         previous = before.get(field.stable_id)
-        if previous is None or previous.type == field.type:
-            continue
-        if field.type not in registry.get(previous.type).compatible_types:
+        reason = previous and check_type_change(previous.type, field.type)
+        if reason:
             problems.append(
-                str(
-                    _l(
-                        "The field “%(label)s” cannot change from “%(old)s” to “%(new)s”: "
-                        "the answers already given would no longer fit. Add a new field "
-                        "instead.",
-                        label=field.label,
-                        old=registry.get(previous.type).label,
-                        new=registry.get(field.type).label,
-                    )
-                )
+                str(_l("The field “%(label)s”: %(reason)s", label=field.label, reason=reason))
             )
     return problems
 
 
 def form_problems(revision: ProcedureRevision) -> list[str]:
-    """What prevents a revision's form from being published."""
+    """What prevents a revision's form (and annotations) from being published."""
     from .. import conditions
+    from ..fields.definitions import validate_definitions
 
-    fields = list(revision.fields)
+    form = form_order(revision, private=False)
     problems = []
-    if not [field for field in fields if not field.private]:
+    if not form:
         problems.append(str(_l("The form has no field yet.")))
-    for field in fields:
-        if field.condition:
-            problems.extend(conditions.validate(field.condition, field, fields))
+    labels = {field.stable_id: field.label for field in revision.fields}
+    for fields in (form, form_order(revision, private=True)):
+        for stable_id, messages in validate_definitions(fields).items():
+            label = labels.get(stable_id) or stable_id
+            problems.extend(
+                str(_l("The field “%(label)s”: %(reason)s", label=label, reason=message))
+                for message in messages
+            )
     for rule in revision.eligibility_rules or []:
-        problems.extend(conditions.validate(rule.get("condition"), None, fields))
+        problems.extend(conditions.validate(rule.get("condition"), None, form))
     return problems
 
 
@@ -281,18 +304,8 @@ def close_past_deadline(now: datetime | None = None) -> list[int]:
 def clone(procedure: Procedure, administration: Administration) -> Procedure:
     """A new procedure in test mode with the same settings, form, groups (without their
     members unless in the same administration), labels and templates."""
-    copy = create_procedure(
-        administration,
-        str(_l("Copy of %(title)s", title=procedure.title))[:255],
-        **{name: getattr(procedure, name) for name in SETTINGS if name != "title"},
-    )
-    copy.cloned_from_id = procedure.id
-    source = procedure.draft_revision or procedure.published_revision
-    if source is not None:
-        copy_fields(source, copy.draft_revision)
-        copy.draft_revision.eligibility_rules = list(source.eligibility_rules or [])
     same_administration = administration.id == procedure.administration_id
-    copy.groups = [
+    groups = [
         InstructorGroup(
             name=group.name,
             is_default=group.is_default,
@@ -302,17 +315,33 @@ def clone(procedure: Procedure, administration: Administration) -> Procedure:
         )
         for group in procedure.groups
     ]
-    copy.labels = [Label(name=label.name, color=label.color) for label in procedure.labels]
-    copy.mail_templates = [
+    labels = [Label(name=label.name, color=label.color) for label in procedure.labels]
+    templates = [
         MailTemplate(event=t.event, subject=t.subject, body=t.body)
         for t in procedure.mail_templates
     ]
-    if procedure.attestation_template is not None:
-        template = procedure.attestation_template
-        copy.attestation_template = AttestationTemplate(
-            enabled=template.enabled,
-            title=template.title,
-            body=template.body,
-            footer=template.footer,
-        )
+    attestation = procedure.attestation_template
+    source = procedure.draft_revision or procedure.published_revision
+    copy = Procedure(
+        administration=administration,
+        title=str(_l("Copy of %(title)s", title=procedure.title))[:255],
+        cloned_from_id=procedure.id,
+        groups=groups,
+        labels=labels,
+        mail_templates=templates,
+        attestation_template=None
+        if attestation is None
+        else AttestationTemplate(
+            enabled=attestation.enabled,
+            title=attestation.title,
+            body=attestation.body,
+            footer=attestation.footer,
+        ),
+        **{name: getattr(procedure, name) for name in SETTINGS if name != "title"},
+    )
+    initialise(copy)
+    db.session.add(copy)
+    if source is not None:
+        copy_fields(source, copy.draft_revision)
+        copy.draft_revision.eligibility_rules = list(source.eligibility_rules or [])
     return copy

@@ -16,7 +16,10 @@ from flask_babel import lazy_gettext as _l
 from ..models import Administration, Dossier, Procedure
 from ..security import visible_dossiers, visible_procedures
 from ..workflow import state_label
+from .form_editor import FormEditorView
 from .mails import WrittenMailView
+from .procedure_admin import ProcedureAdminView, ProcedureHubView
+from .procedure_parts import register as register_procedure_parts
 
 SCOPES = {Dossier: visible_dossiers, Procedure: visible_procedures}
 
@@ -140,6 +143,16 @@ def register(appbuilder: AppBuilder) -> None:
         category="Platform",
     )
     appbuilder.add_view(
+        ProcedureAdminView,
+        "Procedure builder",
+        label=_l("Procedures"),
+        icon="fa-wrench",
+        category="Build",
+        category_label=_l("Build"),
+    )
+    appbuilder.add_view_no_menu(ProcedureHubView)
+    appbuilder.add_view_no_menu(FormEditorView)
+    appbuilder.add_view(
         ProcedureView,
         "Procedures",
         label=_l("Procedures"),
@@ -154,3 +167,4 @@ def register(appbuilder: AppBuilder) -> None:
         icon="fa-folder-open",
         category="Instruction",
     )
+    register_procedure_parts(appbuilder)

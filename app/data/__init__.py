@@ -1,0 +1,1 @@
+"""Reference data bundled with Guichet (built from public sources, committed as JSON)."""

@@ -1,0 +1,269 @@
+"""How much memory does the web process need to receive a large upload?
+
+Starts Guichet under gunicorn (one sync worker, SQLite and local storage in a temporary
+folder), signs in as an applicant through the login form (CSRF on, as in production), then
+uploads generated files of 20 MB and 200 MB to an attachment field, both as the portal's
+script sends them (raw streamed body) and as a plain HTML form does (multipart). A fresh
+server serves each upload, so each peak is that upload's own. Prints the time taken and the
+worker's resident memory before the upload and at its peak (``VmHWM``): the peak should not
+grow with the file's size. Figures are printed, never asserted.
+
+    .venv/bin/python bench/upload_memory.py [--sizes 20 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MB = 1024 * 1024
+PASSWORD = "bench-password-long-enough"
+EMAIL = "usager@bench.guichet.localhost"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def environment(folder: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "CLAMD_"))}
+    env.update(
+        GUICHET_INSTANCE_DIR=str(folder),
+        DATABASE_URL=f"sqlite:///{folder / 'bench.db'}",
+        SECRET_KEY="bench-secret-" + "x" * 40,
+        STORAGE_BACKEND="local",
+        STORAGE_DIR=str(folder / "files"),
+    )
+    return env
+
+
+def prepare(folder: Path) -> tuple[int, str]:
+    """Migrate a fresh database and create an applicant with a draft dossier whose form
+    has a 200 MB attachment field. Returns (dossier id, field stable id)."""
+    os.environ.update(environment(folder))
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import (
+        Administration,
+        AdministrationKind,
+        Dossier,
+        DossierState,
+        FieldDefinition,
+        InstructorGroup,
+        Procedure,
+        ProcedureRevision,
+        ProcedureState,
+        RevisionState,
+    )
+    from app.security import Roles, sync_permissions
+
+    app = create_app({"FAB_CREATE_DB": False, "GUICHET_SYNC_PERMISSIONS_ON_START": False})
+    with app.app_context():
+        upgrade()
+        sync_permissions(app.appbuilder)
+        sm = app.appbuilder.sm
+        user = sm.add_user(
+            username=EMAIL,
+            first_name="Léa",
+            last_name="Bench",
+            email=EMAIL,
+            role=[sm.find_role(Roles.APPLICANT)],
+            password=PASSWORD,
+        )
+        administration = Administration(
+            name="Bench", slug="bench", kind=AdministrationKind.local_authority
+        )
+        procedure = Procedure(
+            administration=administration,
+            slug="bench",
+            title="Bench",
+            state=ProcedureState.published,
+        )
+        revision = ProcedureRevision(procedure=procedure, number=1, state=RevisionState.published)
+        procedure.published_revision = revision
+        procedure.groups.append(InstructorGroup(name="Groupe", is_default=True))
+        revision.fields.append(
+            FieldDefinition(
+                stable_id="pj",
+                type="attachment",
+                label="Pièce",
+                options={"families": ["document"], "max_size_mb": 200, "max_files": 50},
+            )
+        )
+        dossier = Dossier(
+            procedure=procedure, revision=revision, owner_id=user.id, state=DossierState.draft
+        )
+        db.session.add_all([administration, dossier])
+        db.session.commit()
+        return dossier.id, "pj"
+
+
+def start_server(folder: Path, port: int) -> subprocess.Popen:
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "--workers",
+        "1",
+        "--timeout",
+        "300",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "app:create_app()",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=environment(folder), stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def worker_pid(master: int) -> int:
+    """gunicorn's worker: the master's only child."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.1)
+    raise RuntimeError("no gunicorn worker")
+
+
+def memory(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak resident set) of a process, in kB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            values[name] = int(value.split()[0])
+    return values
+
+
+def sign_in(port: int) -> tuple[str, str]:
+    """Log in through the form; returns (session cookie header, CSRF token)."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    base = f"http://127.0.0.1:{port}"
+    page = opener.open(f"{base}/login/").read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode(
+        {"username": EMAIL, "password": PASSWORD, "csrf_token": token}
+    ).encode()
+    opener.open(f"{base}/login/", data=form).read()
+    cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
+    return cookies, token
+
+
+def make_file(folder: Path, size: int) -> Path:
+    """A file libmagic reads as PDF, of ``size`` bytes, written once to disk."""
+    path = folder / f"upload-{size // MB}mb.pdf"
+    if not path.exists():
+        block = b"0" * MB
+        with open(path, "wb") as handle:
+            head = b"%PDF-1.4\n% bench\n"
+            handle.write(head)
+            remaining = size - len(head)
+            while remaining > 0:
+                handle.write(block[: min(MB, remaining)])
+                remaining -= MB
+    return path
+
+
+def file_chunks(path: Path, prefix: bytes = b"", suffix: bytes = b"") -> Iterator[bytes]:
+    yield prefix
+    with open(path, "rb") as handle:
+        while chunk := handle.read(256 * 1024):
+            yield chunk
+    yield suffix
+
+
+def upload(port: int, cookies: str, token: str, path: Path, dossier: int, mode: str) -> int:
+    """Send one file; returns the HTTP status."""
+    size = path.stat().st_size
+    headers = {"Cookie": cookies, "X-CSRFToken": token, "Accept": "application/json"}
+    if mode == "raw":
+        target = f"/attachments/upload?use=form_field&dossier={dossier}&field=pj"
+        headers.update({"Content-Type": "application/pdf", "X-File-Name": path.name})
+        body = file_chunks(path)
+        length = size
+    else:
+        target = "/attachments/upload"
+        boundary = "guichetbench"
+        fields = "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            for name, value in (("use", "form_field"), ("dossier", dossier), ("field", "pj"))
+        )
+        prefix = (
+            fields + f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{path.name}"\r\nContent-Type: application/pdf\r\n\r\n'
+        ).encode()
+        suffix = f"\r\n--{boundary}--\r\n".encode()
+        headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+        body = file_chunks(path, prefix, suffix)
+        length = len(prefix) + size + len(suffix)
+    headers["Content-Length"] = str(length)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    connection.request("POST", target, body=body, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.status
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 200], help="in MB")
+    parser.add_argument("--modes", nargs="+", default=["raw", "multipart"])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="guichet-bench-") as name:
+        folder = Path(name)
+        dossier, _field = prepare(folder)
+        print(
+            f"{'mode':<10} {'size':>7} {'status':>6} {'time':>8} {'RSS before':>11} {'peak RSS':>9}"
+        )
+        for mode in args.modes:
+            for size_mb in args.sizes:
+                path = make_file(folder, size_mb * MB)
+                port = free_port()
+                server = start_server(folder, port)
+                try:
+                    cookies, token = sign_in(port)
+                    worker = worker_pid(server.pid)
+                    before = memory(worker)["VmRSS"]
+                    started = time.perf_counter()
+                    status = upload(port, cookies, token, path, dossier, mode)
+                    elapsed = time.perf_counter() - started
+                    peak = memory(worker)["VmHWM"]
+                finally:
+                    server.terminate()
+                    server.wait(timeout=30)
+                print(
+                    f"{mode:<10} {size_mb:>4} MB {status:>6} {elapsed:>7.2f}s "
+                    f"{before / 1024:>8.1f} MB {peak / 1024:>6.1f} MB"
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Tests of the attachments plugin (plugins/attachments), one module per module."""
