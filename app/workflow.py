@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from . import signals
 from .extensions import db
 from .models import DECIDED_STATES, Dossier, DossierState, StateTransition, StrEnum, utcnow
 from .services import outbox
@@ -121,6 +123,9 @@ def apply(
             "to": dossier.state.value,
             "at": at.isoformat(),
         },
+    )
+    signals.dossier_state_changed.send(
+        current_app._get_current_object(), dossier=dossier, transition=transition
     )
     return transition
 

@@ -26,8 +26,17 @@ from app.security import Roles
 
 _counter = itertools.count(1)
 
+PASSWORD = "a-long-test-password"
+"""The password of every user made with ``user(..., can_log_in=True)``."""
 
-def user(*roles: str, email: str | None = None):
+
+def login(client, username: str) -> None:
+    """Sign in through FAB's login form (CSRF is off in tests unless asked for)."""
+    response = client.post("/login/", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 302, "login failed"
+
+
+def user(*roles: str, email: str | None = None, can_log_in: bool = False):
     sm = current_app.appbuilder.sm
     n = next(_counter)
     email = email or f"user{n}@example.org"
@@ -37,7 +46,7 @@ def user(*roles: str, email: str | None = None):
         last_name=f"Nom{n}",
         email=email,
         role=[sm.find_role(role) for role in roles or (Roles.APPLICANT,)],
-        hashed_password="not-a-usable-hash",
+        hashed_password=_password_hash() if can_log_in else "not-a-usable-hash",
         commit=False,
     )
     db.session.commit()
@@ -116,3 +125,15 @@ def opinion(dossier_: Dossier, expert, revoked: bool = False) -> Opinion:
     db.session.add(item)
     db.session.commit()
     return item
+
+
+_hash_cache: list[str] = []
+
+
+def _password_hash() -> str:
+    """Hashed once: scrypt is deliberately slow."""
+    if not _hash_cache:
+        from werkzeug.security import generate_password_hash
+
+        _hash_cache.append(generate_password_hash(PASSWORD))
+    return _hash_cache[0]

@@ -8,6 +8,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.services import mail
@@ -56,7 +57,7 @@ def test_the_same_mail_key_is_sent_once(make_app):
         db.session.commit()
     with app.app_context():
         mail.send("marie@example.org", "Sujet", "Texte", key="receipt-12")
-        with pytest.raises(Exception):  # the unique key refuses a second event
+        with pytest.raises(IntegrityError):  # the unique key refuses a second event
             db.session.commit()
         db.session.rollback()
     assert len(written(app)) == 1

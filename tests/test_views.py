@@ -5,25 +5,15 @@ import pytest
 import factories as make
 from app.security import Roles
 
-PASSWORD = "a-long-test-password"
-
-
-def login(client, username):
-    response = client.post("/login/", data={"username": username, "password": PASSWORD})
-    assert response.status_code == 302, "login failed"
-
 
 @pytest.fixture
 def people(app):
     with app.app_context():
-        sm = app.appbuilder.sm
         agent_a, agent_b, applicant = (
-            make.user(Roles.AGENT),
-            make.user(Roles.AGENT),
-            make.user(Roles.APPLICANT),
+            make.user(Roles.AGENT, can_log_in=True),
+            make.user(Roles.AGENT, can_log_in=True),
+            make.user(Roles.APPLICANT, can_log_in=True),
         )
-        for person in (agent_a, agent_b, applicant):
-            sm.reset_password(person.id, PASSWORD)
         proc_a = make.procedure(make.administration(), agent_a)
         proc_b = make.procedure(make.administration(), agent_b)
         mine = make.dossier(proc_a, applicant)
@@ -39,26 +29,26 @@ def people(app):
 
 
 def test_an_agent_lists_only_the_dossiers_of_their_groups(client, people):
-    login(client, people["agent"])
+    make.login(client, people["agent"])
     page = client.get("/dossierview/list/").get_data(as_text=True)
     assert f"/dossierview/show/{people['mine']}" in page
     assert f"/dossierview/show/{people['theirs']}" not in page
 
 
 def test_a_guessed_dossier_id_gets_a_404(client, people):
-    login(client, people["agent"])
+    make.login(client, people["agent"])
     assert client.get(f"/dossierview/show/{people['mine']}").status_code == 200
     assert client.get(f"/dossierview/show/{people['theirs']}").status_code == 404
 
 
 def test_an_agent_lists_only_the_procedures_they_instruct(client, people):
-    login(client, people["agent"])
+    make.login(client, people["agent"])
     page = client.get("/procedureview/list/").get_data(as_text=True)
     assert people["proc_a"] in page and people["proc_b"] not in page
 
 
 def test_an_applicant_is_forbidden_the_back_office_lists(client, people):
-    login(client, people["applicant"])
+    make.login(client, people["applicant"])
     for url in ("/dossierview/list/", "/procedureview/list/", "/administrationview/list/"):
         response = client.get(url)
         assert response.status_code == 403, url
@@ -70,7 +60,7 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, people):
 
 
 def test_the_dossier_search_form_does_not_list_other_procedures_groups(client, people):
-    login(client, people["agent"])
+    make.login(client, people["agent"])
     page = client.get("/dossierview/list/").get_data(as_text=True)
     assert people["proc_b"] not in page
     assert "Déposé" in page  # states are shown with their French label

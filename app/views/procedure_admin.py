@@ -71,29 +71,7 @@ def administered_procedure_or_404(procedure_id: int) -> Procedure:
     return procedure
 
 
-SETTINGS_COLUMNS = [
-    "administration",
-    "title",
-    "description",
-    "audience",
-    "documents_to_prepare",
-    "legal_basis",
-    "service_name",
-    "service_email",
-    "service_phone",
-    "service_address",
-    "service_hours",
-    "opens_at",
-    "deadline_at",
-    "retention_months",
-    "draft_retention_days",
-    "declarative_mode",
-    "filer_kind",
-    "allow_on_behalf",
-    "hide_agent_identity",
-    "experts_can_message",
-    "sections_as_steps",
-]
+SETTINGS_COLUMNS = ["administration", *procedures.SETTINGS]
 
 
 PROCEDURE_LABELS = {

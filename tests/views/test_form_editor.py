@@ -12,27 +12,19 @@ from app.models import InstructorGroup, Procedure, ProcedureState
 from app.security import Roles
 from app.services import procedures
 
-PASSWORD = "a-long-test-password"
-
 
 @pytest.fixture
 def admin(app):
     with app.app_context():
-        sm = app.appbuilder.sm
-        me, other = make.user(Roles.ADMINISTRATOR), make.user(Roles.ADMINISTRATOR)
-        for person in (me, other):
-            sm.reset_password(person.id, PASSWORD)
+        me, other = (
+            make.user(Roles.ADMINISTRATOR, can_log_in=True),
+            make.user(Roles.ADMINISTRATOR, can_log_in=True),
+        )
         administration = make.administration(me)
         make.administration(other)
         procedure = procedures.create_procedure(administration, "Aide au permis de conduire")
         db.session.commit()
         return {"me": me.username, "other": other.username, "pid": procedure.id}
-
-
-def login(client, username):
-    assert (
-        client.post("/login/", data={"username": username, "password": PASSWORD}).status_code == 302
-    )
 
 
 def fields_of(app, pid, private=False):
@@ -58,7 +50,7 @@ def edit(client, pid, sid, **data):
 
 
 def test_an_administrator_builds_publishes_and_revises_a_complete_procedure(app, client, admin):
-    login(client, admin["me"])
+    make.login(client, admin["me"])
     pid = admin["pid"]
     ids = {}
     # One field of every type, the repetition's children inside it.
@@ -106,7 +98,9 @@ def test_an_administrator_builds_publishes_and_revises_a_complete_procedure(app,
             "cond-value": ["true"],
         },
     )
-    assert response.status_code == 302, re.findall(r"<li><a href=\"#part[^>]*>([^<]*)", response.get_data(as_text=True))
+    assert response.status_code == 302, re.findall(
+        r"<li><a href=\"#part[^>]*>([^<]*)", response.get_data(as_text=True)
+    )
     page = client.get(f"/procedures/{pid}/form").get_data(as_text=True)
     assert "Situation particulière" in page and "affiché sous condition" in page
 
@@ -175,7 +169,7 @@ def test_an_administrator_builds_publishes_and_revises_a_complete_procedure(app,
 
 
 def test_a_published_fields_type_can_only_change_to_a_compatible_type(app, client, admin):
-    login(client, admin["me"])
+    make.login(client, admin["me"])
     pid = admin["pid"]
     sid = add(client, pid, "text", "Nom")
     client.post(f"/procedures/{pid}/publish")
@@ -185,7 +179,7 @@ def test_a_published_fields_type_can_only_change_to_a_compatible_type(app, clien
 
 
 def test_invalid_options_and_conditions_are_refused_with_the_reason(app, client, admin):
-    login(client, admin["me"])
+    make.login(client, admin["me"])
     pid = admin["pid"]
     first = add(client, pid, "integer", "Âge")
     second = add(client, pid, "drop_down", "Choix")
@@ -208,7 +202,7 @@ def test_invalid_options_and_conditions_are_refused_with_the_reason(app, client,
 
 
 def test_fields_move_duplicate_and_delete_with_buttons(app, client, admin):
-    login(client, admin["me"])
+    make.login(client, admin["me"])
     pid = admin["pid"]
     a, b = add(client, pid, "text", "A"), add(client, pid, "text", "B")
     client.post(f"/procedures/{pid}/fields/{b}/move", data={"direction": "up"})
@@ -220,7 +214,7 @@ def test_fields_move_duplicate_and_delete_with_buttons(app, client, admin):
 
 
 def test_a_field_used_by_a_condition_cannot_be_deleted(app, client, admin):
-    login(client, admin["me"])
+    make.login(client, admin["me"])
     pid = admin["pid"]
     first = add(client, pid, "yes_no", "Avez-vous un enfant ?")
     second = add(client, pid, "text", "Prénom")
@@ -239,7 +233,7 @@ def test_a_field_used_by_a_condition_cannot_be_deleted(app, client, admin):
 
 
 def test_private_annotations_are_edited_apart_from_the_form(app, client, admin):
-    login(client, admin["me"])
+    make.login(client, admin["me"])
     pid = admin["pid"]
     add(client, pid, "text", "Nom")
     add(client, pid, "textarea", "Avis du service", private="1")
@@ -250,7 +244,7 @@ def test_private_annotations_are_edited_apart_from_the_form(app, client, admin):
 
 
 def test_another_administrator_gets_404_everywhere(client, admin):
-    login(client, admin["other"])
+    make.login(client, admin["other"])
     pid = admin["pid"]
     for url in (
         f"/procedures/{pid}/form",

@@ -8,25 +8,15 @@ from app.extensions import db
 from app.models import FieldDefinition, Procedure, ProcedureState
 from app.security import Roles
 
-PASSWORD = "a-long-test-password"
-
-
-def login(client, username):
-    response = client.post("/login/", data={"username": username, "password": PASSWORD})
-    assert response.status_code == 302
-
 
 @pytest.fixture
 def setup(app):
     with app.app_context():
-        sm = app.appbuilder.sm
         mine, other, agent = (
-            make.user(Roles.ADMINISTRATOR),
-            make.user(Roles.ADMINISTRATOR),
-            make.user(Roles.AGENT),
+            make.user(Roles.ADMINISTRATOR, can_log_in=True),
+            make.user(Roles.ADMINISTRATOR, can_log_in=True),
+            make.user(Roles.AGENT, can_log_in=True),
         )
-        for person in (mine, other, agent):
-            sm.reset_password(person.id, PASSWORD)
         administration = make.administration(mine)
         foreign = make.administration(other)
         procedure = make.procedure(foreign, agent)
@@ -53,7 +43,7 @@ def settings(**extra):
 
 
 def test_an_administrator_creates_a_procedure_that_opens_on_its_hub(app, client, setup):
-    login(client, setup["me"])
+    make.login(client, setup["me"])
     response = client.post(
         "/admin/procedures/add", data=settings(administration=setup["administration"])
     )
@@ -71,7 +61,7 @@ def test_an_administrator_creates_a_procedure_that_opens_on_its_hub(app, client,
 
 
 def test_a_retention_outside_1_to_60_months_is_refused_with_a_message(app, client, setup):
-    login(client, setup["me"])
+    make.login(client, setup["me"])
     page = client.post(
         "/admin/procedures/add",
         data=settings(administration=setup["administration"], retention_months="61"),
@@ -83,14 +73,14 @@ def test_a_retention_outside_1_to_60_months_is_refused_with_a_message(app, clien
 
 
 def test_an_administrator_cannot_create_in_another_administration(app, client, setup):
-    login(client, setup["me"])
+    make.login(client, setup["me"])
     client.post("/admin/procedures/add", data=settings(administration=setup["foreign"]))
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Procedure)) == 1
 
 
 def test_another_administrations_procedure_is_not_found(client, setup):
-    login(client, setup["me"])
+    make.login(client, setup["me"])
     pid = setup["foreign_procedure"]
     assert client.get(f"/procedures/{pid}/").status_code == 404
     assert client.get(f"/admin/procedures/edit/{pid}").status_code in (302, 404)
@@ -101,7 +91,7 @@ def test_another_administrations_procedure_is_not_found(client, setup):
 
 
 def test_agents_cannot_open_the_builder(client, setup):
-    login(client, setup["agent"])
+    make.login(client, setup["agent"])
     assert client.get("/admin/procedures/list/").status_code == 403
     assert client.get(f"/procedures/{setup['foreign_procedure']}/").status_code == 403
 
@@ -111,7 +101,7 @@ def hub_action(client, pid, action, **data):
 
 
 def test_publishing_an_empty_form_is_refused_with_the_reason(app, client, setup):
-    login(client, setup["me"])
+    make.login(client, setup["me"])
     location = client.post(
         "/admin/procedures/add", data=settings(administration=setup["administration"])
     ).location
@@ -137,7 +127,7 @@ def test_publishing_an_empty_form_is_refused_with_the_reason(app, client, setup)
 
 
 def test_a_never_published_procedure_can_be_deleted(app, client, setup):
-    login(client, setup["me"])
+    make.login(client, setup["me"])
     location = client.post(
         "/admin/procedures/add", data=settings(administration=setup["administration"])
     ).location
@@ -149,7 +139,7 @@ def test_a_never_published_procedure_can_be_deleted(app, client, setup):
 
 
 def test_cloning_copies_into_an_administered_administration(app, client, setup):
-    login(client, setup["me"])
+    make.login(client, setup["me"])
     location = client.post(
         "/admin/procedures/add", data=settings(administration=setup["administration"])
     ).location

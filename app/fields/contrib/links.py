@@ -78,9 +78,7 @@ def _unique(values: list[str]) -> None:
 class AttachmentOptions(OptionsSchema):
     families = fields.List(
         fields.String(
-            validate=OneOf(
-                list(FILE_FAMILIES), error=lazy_gettext("Unknown family of formats.")
-            ),
+            validate=OneOf(list(FILE_FAMILIES), error=lazy_gettext("Unknown family of formats.")),
             error_messages=messages(),
         ),
         load_default=lambda: list(FILE_FAMILIES),

@@ -1,0 +1,16 @@
+"""Signals the core sends so that plugins can act without the core knowing them.
+
+A receiver runs inside the sender's transaction: it may add rows to the session (outbox
+events, its own records) but must not commit.
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+dossier_submitted = _signals.signal("dossier-submitted")
+"""Sent by ``app.services.dossiers.submit`` each time an applicant submits a dossier,
+first submission or re-submission after a change (``dossier=…, first=bool``)."""
+
+dossier_state_changed = _signals.signal("dossier-state-changed")
+"""Sent by ``app.workflow.apply`` after each transition (``dossier=…, transition=…``)."""
