@@ -50,7 +50,7 @@ translations: $(VENV)/.installed
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output \
 		--project Guichet -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --width 100
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --width 100 --no-fuzzy-matching
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -81,3 +81,9 @@ def test_french_plurals_follow_gettext_two_forms():
     """Babel's CLDR data gives French three plural forms (the third for millions); the
     catalogue keeps gettext's two, which every translation here fills."""
     assert catalog("fr").plural_forms == "nplurals=2; plural=(n > 1);"
+
+
+def test_no_translation_is_a_fuzzy_guess():
+    """pybabel's fuzzy matching guesses from similar strings ("Operator" → "Plateforme"):
+    `make messages` turns it off, and no guess may stay in the catalogue."""
+    assert [m.id for m in catalog("fr") if m.id and m.fuzzy] == []

@@ -339,6 +339,7 @@ def _procedure(spec: dict[str, Any], administration: Administration, at: datetim
         filer_kind=spec.get("filer_kind", FilerKind.person),
         declarative_mode=spec.get("declarative_mode", DeclarativeMode.none),
         state=ProcedureState.published,
+        test_token=f"demo-test-{spec['slug']}",
         published_at=at,
         deadline_at=datetime.now(UTC) + timedelta(days=180),
     )

@@ -216,7 +216,7 @@ class ProcedureHubView(BaseView):
             administrations=administrations,
             endpoints=current_app.view_functions,
             test_url=url_for("public_forms.start_test", token=procedure.test_token, _external=True)
-            if "public_forms.start_test" in current_app.view_functions
+            if procedure.test_token and "public_forms.start_test" in current_app.view_functions
             else None,
         )
 
