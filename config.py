@@ -115,6 +115,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # Rate limits (Flask-Limiter): in memory for one process, Redis in production.
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        "PORTAL_LOGIN_RATE_LIMIT": _env("PORTAL_LOGIN_RATE_LIMIT", "10/minute"),
+        "PORTAL_MAIL_RATE_LIMIT": _env("PORTAL_MAIL_RATE_LIMIT", "5/hour"),
+        "PORTAL_FORM_RATE_LIMIT": _env("PORTAL_FORM_RATE_LIMIT", "10/minute"),
+        "PORTAL_FORM_MAX_BYTES": int(_env("PORTAL_FORM_MAX_BYTES", str(2 * 1024 * 1024))),
+        "ACCESSIBILITY_CONTACT_EMAIL": _env("ACCESSIBILITY_CONTACT_EMAIL"),
         "GUICHET_SYNC_PERMISSIONS_ON_START": True,
         # Languages: French first, English available.
         "BABEL_DEFAULT_LOCALE": "fr",

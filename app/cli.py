@@ -89,3 +89,38 @@ def demo(scale: str) -> None:
     click.echo(f"Demo logins (password for all: {demo_data.DEMO_PASSWORD}):")
     for role, email in logins:
         click.echo(f"  {role:<15} {email}")
+
+
+@guichet.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command()
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    metavar="ID:HASH",
+    help="An entry's hash noted earlier (as printed by a previous run): it must still be there.",
+)
+@with_appcontext
+def verify(anchors: tuple[str, ...]) -> None:
+    """Walk the hash chain; report the first altered, removed or reordered entry (exit 1)."""
+    from .services import audit as audit_log
+
+    try:
+        noted = {int(key): value for key, _, value in (item.partition(":") for item in anchors)}
+    except ValueError as error:
+        raise click.BadParameter("write anchors as ID:HASH", param_hint="--anchor") from error
+    result = audit_log.verify(noted)
+    if result.problem is not None:
+        click.echo(
+            f"Audit log BROKEN at entry {result.problem.entry_id} "
+            f"({result.problem.kind}): {result.problem.message}. "
+            f"{result.count} entries before it are intact.",
+            err=True,
+        )
+        sys.exit(1)
+    head = f"{result.head_id}:{result.head_hash}" if result.head_id else "none (empty log)"
+    click.echo(f"Audit log intact: {result.count} entries. Head: {head}")

@@ -54,12 +54,9 @@ _SELF_SERVICE = [
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     Roles.ADMINISTRATOR: _SELF_SERVICE
     + [
-        ("can_list", "ProcedureView"),
-        ("can_show", "ProcedureView"),
-        ("can_list", "DossierView"),
-        ("can_show", "DossierView"),
-        ("menu_access", "Procedures"),
-        ("menu_access", "Dossiers"),
+        # Reading their procedures' dossiers in the agent workspace (app/views/workspace.py)
+        ("can_read", "AgentWorkspace"),
+        ("menu_access", "Agent workspace"),
         ("menu_access", "Instruction"),
         # Building procedures
         ("can_read", "ProcedureAdmin"),
@@ -68,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("can_write", "ProcedureHub"),
         ("menu_access", "Build"),
         ("menu_access", "Procedure builder"),
+        ("menu_access", "Import a procedure"),
         # Groups, labels, mail templates and attestation (app/views/procedure_parts)
         ("can_read", "ProcedureGroups"),
         ("can_write", "ProcedureGroups"),
@@ -77,18 +75,30 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("can_write", "ProcedureMails"),
         ("can_read", "ProcedureAttestation"),
         ("can_write", "ProcedureAttestation"),
+        # Statistics of their procedures (app/views/stats.py)
+        ("can_read", "ProcedureStatistics"),
+        ("menu_access", "Procedure statistics"),
+        # The audit log of their procedures (app/views/audit.py)
+        ("can_read", "ProcedureJournal"),
     ],
     Roles.AGENT: _SELF_SERVICE
     + [
-        ("can_list", "DossierView"),
-        ("can_show", "DossierView"),
-        ("can_list", "ProcedureView"),
-        ("can_show", "ProcedureView"),
-        ("menu_access", "Dossiers"),
-        ("menu_access", "Procedures"),
+        # The agent workspace: tables, dossiers, decisions (app/views/workspace.py)
+        ("can_read", "AgentWorkspace"),
+        ("can_write", "AgentWorkspace"),
+        ("menu_access", "Agent workspace"),
         ("menu_access", "Instruction"),
+        # Statistics of the procedures of their groups (app/views/stats.py)
+        ("can_read", "ProcedureStatistics"),
+        ("menu_access", "Procedure statistics"),
     ],
-    Roles.EXPERT: list(_SELF_SERVICE),
+    Roles.EXPERT: _SELF_SERVICE
+    + [
+        # The opinions asked of them (app/views/workspace.py)
+        ("can_read", "ExpertOpinions"),
+        ("can_write", "ExpertOpinions"),
+        ("menu_access", "Expert opinions"),
+    ],
     Roles.APPLICANT: list(_SELF_SERVICE),
     Roles.PUBLIC: [],
 }

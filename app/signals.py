@@ -14,3 +14,8 @@ first submission or re-submission after a change (``dossier=…, first=bool``)."
 
 dossier_state_changed = _signals.signal("dossier-state-changed")
 """Sent by ``app.workflow.apply`` after each transition (``dossier=…, transition=…``)."""
+
+dossier_deleting = _signals.signal("dossier-deleting")
+"""Sent by ``app.services.retention`` just before it deletes an expired dossier
+(``dossier=…, reason="retention_expired" | "draft_expired"``): a plugin deletes what it
+keeps for that dossier (the attachments plugin its files) in the same transaction."""

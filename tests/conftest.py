@@ -76,6 +76,17 @@ def database_url(tmp_path_factory) -> str:
     return url
 
 
+def _postgresql_options(url: str) -> dict:
+    if not url.startswith("postgresql"):
+        return {}
+    return {
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": True,
+            "connect_args": {"options": "-c jit=off -c synchronous_commit=off"},
+        }
+    }
+
+
 def _overrides(url: str, instance_dir: Path, **extra) -> dict:
     return {
         "SQLALCHEMY_DATABASE_URI": url,
@@ -85,6 +96,9 @@ def _overrides(url: str, instance_dir: Path, **extra) -> dict:
         "WTF_CSRF_ENABLED": False,
         "GUICHET_SYNC_PERMISSIONS_ON_START": False,
         "TESTING": True,
+        # Durability is useless in tests: no fsync per commit.
+        "SQLITE_SYNCHRONOUS": "OFF",
+        **_postgresql_options(url),
         **extra,
     }
 

@@ -114,3 +114,21 @@ def test_a_real_worker_carries_out_events_through_redis(app):
         while not calls and time.monotonic() < deadline:
             time.sleep(0.1)
     assert calls == [{"n": 42}]
+
+
+def test_a_delayed_event_waits_for_the_relay(eager_app):
+    from datetime import timedelta
+
+    from app.models import utcnow
+
+    with eager_app.app_context():
+        outbox.enqueue("test.record", {"n": 7}, available_at=utcnow() + timedelta(minutes=5))
+        db.session.commit()
+    assert calls == []
+    with eager_app.app_context():
+        assert outbox.relay() == 0  # not due yet
+        [event] = events()
+        event.available_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        assert outbox.relay() == 1
+    assert calls == [{"n": 7}]

@@ -24,43 +24,41 @@ def people(app):
             "mine": mine.id,
             "theirs": theirs.id,
             "proc_a": proc_a.title,
+            "proc_a_id": proc_a.id,
+            "proc_b_id": proc_b.id,
             "proc_b": proc_b.title,
         }
 
 
 def test_an_agent_lists_only_the_dossiers_of_their_groups(client, people):
     make.login(client, people["agent"])
-    page = client.get("/dossierview/list/").get_data(as_text=True)
-    assert f"/dossierview/show/{people['mine']}" in page
-    assert f"/dossierview/show/{people['theirs']}" not in page
+    page = client.get(f"/instruction/procedures/{people['proc_a_id']}/?tab=all")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f"/instruction/dossiers/{people['mine']}" in text
+    assert f"/instruction/dossiers/{people['theirs']}" not in text
+    assert client.get(f"/instruction/procedures/{people['proc_b_id']}/").status_code == 404
 
 
 def test_a_guessed_dossier_id_gets_a_404(client, people):
     make.login(client, people["agent"])
-    assert client.get(f"/dossierview/show/{people['mine']}").status_code == 200
-    assert client.get(f"/dossierview/show/{people['theirs']}").status_code == 404
+    assert client.get(f"/instruction/dossiers/{people['mine']}").status_code == 200
+    assert client.get(f"/instruction/dossiers/{people['theirs']}").status_code == 404
 
 
-def test_an_agent_lists_only_the_procedures_they_instruct(client, people):
+def test_an_agent_home_lists_only_the_procedures_they_instruct(client, people):
     make.login(client, people["agent"])
-    page = client.get("/procedureview/list/").get_data(as_text=True)
+    page = client.get("/instruction/").get_data(as_text=True)
     assert people["proc_a"] in page and people["proc_b"] not in page
 
 
-def test_an_applicant_is_forbidden_the_back_office_lists(client, people):
+def test_an_applicant_is_forbidden_the_back_office(client, people):
     make.login(client, people["applicant"])
-    for url in ("/dossierview/list/", "/procedureview/list/", "/administrationview/list/"):
+    for url in ("/instruction/", "/admin/procedures/list/", "/administrationview/list/"):
         response = client.get(url)
-        assert response.status_code == 403, url
+        assert response.status_code in (403, 404) or "/login" in (response.location or ""), url
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client, people):
-    response = client.get(f"/dossierview/show/{people['mine']}")
+    response = client.get(f"/instruction/dossiers/{people['mine']}")
     assert response.status_code == 302 and "/login" in response.location
-
-
-def test_the_dossier_search_form_does_not_list_other_procedures_groups(client, people):
-    make.login(client, people["agent"])
-    page = client.get("/dossierview/list/").get_data(as_text=True)
-    assert people["proc_b"] not in page
-    assert "Déposé" in page  # states are shown with their French label

@@ -40,6 +40,8 @@ from .procedure import (
     RevisionState,
     instructor_group_member,
 )
+from .stats import StatsSnapshot
+from .support import SupportAnswer, SupportRequest
 from .workspace import BatchJob, ExportFormat, ExportJob, JobState, SavedView
 
 __all__ = [
@@ -86,7 +88,10 @@ __all__ = [
     "SavedView",
     "ScanStatus",
     "StateTransition",
+    "StatsSnapshot",
     "StrEnum",
+    "SupportAnswer",
+    "SupportRequest",
     "UTCDateTime",
     "User",
     "Webhook",

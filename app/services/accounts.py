@@ -97,26 +97,32 @@ def has_usable_password(user: User) -> bool:
 
 
 def ensure_agent(email: str) -> tuple[User, bool]:
-    """The agent account of this address, created if there is none; ``(user, created)``.
+    """The agent account of this address, created if there is none; ``(user, created)``."""
+    return ensure_user_with_role(email, Roles.AGENT)
 
-    A new account gets the Agent role, ``username = email`` and an unusable password; an
-    existing one gets the Agent role added if it lacks it (an applicant may also become an
-    agent). Nothing is committed.
+
+def ensure_user_with_role(email: str, role_name: str) -> tuple[User, bool]:
+    """The account of this address with ``role_name``, created if there is none;
+    ``(user, created)``.
+
+    A new account gets the role, ``username = email`` and an unusable password (its owner
+    sets one through the link of the invitation); an existing one gets the role added if it
+    lacks it (an applicant may also become an agent). Nothing is committed.
     """
     email = normalise_email(email)
     sm = current_app.appbuilder.sm
-    agent_role = sm.find_role(Roles.AGENT)
+    role = sm.find_role(role_name)
     user = find_user_by_email(email)
     if user is not None:
-        if agent_role not in user.roles:
-            user.roles.append(agent_role)
+        if role not in user.roles:
+            user.roles.append(role)
         return user, False
     user = sm.add_user(
         username=email,
         first_name="",
         last_name="",
         email=email,
-        role=agent_role,
+        role=role,
         hashed_password=unusable_password_hash(),
         commit=False,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,14 +39,23 @@ def handler(topic: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def enqueue(topic: str, payload: dict[str, Any], key: str | None = None) -> OutboxEvent:
+def enqueue(
+    topic: str,
+    payload: dict[str, Any],
+    key: str | None = None,
+    available_at: datetime | None = None,
+) -> OutboxEvent:
     """Add an event to the current transaction; it is carried out only if that commits.
 
     ``key`` makes the event idempotent: the same key is never carried out twice.
+    ``available_at`` delays it: the relay (Celery beat) hands it over when it is due.
     """
     event = OutboxEvent(topic=topic, payload=payload, key=key or uuid.uuid4().hex)
+    if available_at is not None:
+        event.available_at = available_at
     db.session.add(event)
-    g.setdefault("outbox_events", []).append(event)
+    if available_at is None or available_at <= utcnow():
+        g.setdefault("outbox_events", []).append(event)
     return event
 
 

@@ -16,10 +16,14 @@ from flask_babel import lazy_gettext as _l
 from ..models import Administration, Dossier, Procedure
 from ..security import visible_dossiers, visible_procedures
 from ..workflow import state_label
+from .administrations import AdministrationMembersView
+from .audit import register as register_audit
 from .form_editor import FormEditorView
 from .mails import WrittenMailView
 from .procedure_admin import ProcedureAdminView, ProcedureHubView
 from .procedure_parts import register as register_procedure_parts
+from .stats import register_stats_views
+from .workspace import register as register_workspace
 
 SCOPES = {Dossier: visible_dossiers, Procedure: visible_procedures}
 
@@ -44,6 +48,7 @@ class AdministrationView(ModelView):
     list_columns = ["name", "kind", "siret", "contact_email", "created_at"]
     add_columns = edit_columns = ["name", "slug", "kind", "siret", "parent", "contact_email"]
     search_columns = ["name", "kind", "siret"]
+    show_template = "guichet/administration_show.html"
     label_columns = {
         "name": _l("Name"),
         "slug": _l("Slug"),
@@ -135,6 +140,7 @@ def register(appbuilder: AppBuilder) -> None:
         category="Platform",
         category_label=_l("Platform"),
     )
+    appbuilder.add_view_no_menu(AdministrationMembersView)
     appbuilder.add_view(
         WrittenMailView,
         "Written mails",
@@ -151,7 +157,17 @@ def register(appbuilder: AppBuilder) -> None:
         category_label=_l("Build"),
     )
     appbuilder.add_view_no_menu(ProcedureHubView)
+    appbuilder.add_link(
+        "Import a procedure",
+        href="/procedures/import",
+        label=_l("Import a procedure"),
+        icon="fa-upload",
+        category="Build",
+    )
     appbuilder.add_view_no_menu(FormEditorView)
+    register_workspace(appbuilder)  # the agent workspace and the expert's page
+    register_audit(appbuilder)
+    register_stats_views(appbuilder)
     appbuilder.add_view(
         ProcedureView,
         "Procedures",

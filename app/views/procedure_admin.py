@@ -7,7 +7,9 @@ Every screen is limited to the procedures the signed-in person administers
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+import json
+
+from flask import Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, ModelView, expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -20,7 +22,7 @@ from wtforms.validators import NumberRange
 from ..extensions import db
 from ..models import Administration, Dossier, Procedure, ProcedureState
 from ..security import administered_administration_ids, administered_procedures, is_platform_admin
-from ..services import procedures
+from ..services import procedure_exchange, procedures
 from ..services.procedures import ProcedureError
 
 READ_WRITE = {
@@ -34,6 +36,8 @@ READ_WRITE = {
     "unpublish": "write",
     "clone": "write",
     "delete": "write",
+    "export": "read",
+    "import_document": "write",
 }
 
 STATE_LABELS = {
@@ -60,6 +64,22 @@ class AdministeredAdministrations(BaseFilter):
         if is_platform_admin(g.user):
             return query
         return query.filter(Administration.id.in_(administered_administration_ids(g.user)))
+
+
+MAX_DOCUMENT = 5 * 1024 * 1024
+
+
+def _administered_administrations() -> list[Administration]:
+    query = db.select(Administration).order_by(Administration.name)
+    if not is_platform_admin(g.user):
+        query = query.where(Administration.id.in_(administered_administration_ids(g.user)))
+    return list(db.session.scalars(query))
+
+
+def _chosen_administration() -> Administration | None:
+    """The administration picked in the posted form, if the person administers it."""
+    chosen = request.form.get("administration", type=int)
+    return next((a for a in _administered_administrations() if a.id == chosen), None)
 
 
 def administered_procedure_or_404(procedure_id: int) -> Procedure:
@@ -198,13 +218,7 @@ class ProcedureHubView(BaseView):
                 administered_procedures(g.user),
             )
         ).all()
-        administrations = db.session.scalars(
-            db.select(Administration).where(
-                True
-                if is_platform_admin(g.user)
-                else Administration.id.in_(administered_administration_ids(g.user))
-            )
-        ).all()
+        administrations = _administered_administrations()
         return self.render_template(
             "guichet/procedures/hub.html",
             procedure=procedure,
@@ -262,20 +276,59 @@ class ProcedureHubView(BaseView):
     @has_access
     def clone(self, procedure_id: int):
         procedure = administered_procedure_or_404(procedure_id)
-        target = db.session.scalar(
-            db.select(Administration).where(
-                Administration.id == request.form.get("administration", type=int),
-                True
-                if is_platform_admin(g.user)
-                else Administration.id.in_(administered_administration_ids(g.user)),
-            )
-        )
+        target = _chosen_administration()
         if target is None:
             abort(404)
         copy = procedures.clone(procedure, target)
         db.session.commit()
         flash(_("The procedure was copied: this is the copy, in test mode."), "success")
         return redirect(url_for("ProcedureHubView.index", procedure_id=copy.id))
+
+    @expose("/<int:procedure_id>/export.json")
+    @has_access
+    def export(self, procedure_id: int):
+        """The procedure's definition, to import on another instance."""
+        procedure = administered_procedure_or_404(procedure_id)
+        body = json.dumps(
+            procedure_exchange.export_document(procedure), ensure_ascii=False, indent=2, default=str
+        )
+        return Response(
+            body,
+            mimetype="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{procedure.slug}.json"'},
+        )
+
+    @expose("/import", methods=["GET", "POST"])
+    @has_access
+    def import_document(self):
+        """Create a procedure (in test mode) from an exported definition."""
+        administrations = _administered_administrations()
+        problems: list[str] = []
+        if request.method == "POST":
+            target = _chosen_administration()
+            upload = request.files.get("document")
+            if target is None:
+                problems = [_("Choose one of your administrations.")]
+            elif upload is None or not upload.filename:
+                problems = [_("Choose the file to import.")]
+            else:
+                try:
+                    document = json.loads(upload.read(MAX_DOCUMENT + 1)[: MAX_DOCUMENT + 1])
+                except ValueError:
+                    document = None
+                    problems = [_("This file is not valid JSON.")]
+                if not problems:
+                    procedure, problems = procedure_exchange.import_document(document, target)
+                    if procedure is not None:
+                        db.session.commit()
+                        flash(_("The procedure was imported, in test mode."), "success")
+                        return redirect(
+                            url_for("ProcedureHubView.index", procedure_id=procedure.id)
+                        )
+            db.session.rollback()
+        return self.render_template(
+            "guichet/procedures/import.html", administrations=administrations, problems=problems
+        )
 
     @expose("/<int:procedure_id>/delete", methods=["POST"])
     @has_access

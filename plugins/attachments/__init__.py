@@ -12,6 +12,8 @@ from typing import Any
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
+from app import signals
+
 from .services import DEFAULT_LIMITS, MB
 
 CONFIG_FROM_ENVIRONMENT = (
@@ -47,11 +49,19 @@ def configure(app: Flask) -> None:
     app.config["ATTACHMENT_LIMITS"] = limits
 
 
+def _delete_files_of_deleted_dossier(sender, dossier, **_extra) -> None:
+    """A dossier is being deleted (retention, draft expiry): its files go with it."""
+    from .services import delete_dossier_files
+
+    delete_dossier_files(dossier.id)
+
+
 def init_app(app: Flask, appbuilder: AppBuilder) -> None:
     configure(app)
     from . import scanning, services, tasks, views  # noqa: F401  (handlers and tasks register)
 
     services.listen_for_deletions()
+    signals.dossier_deleting.connect(_delete_files_of_deleted_dossier, weak=False)
     csrf = app.extensions.get("csrf")
     if csrf is not None:
         # The views check the same token themselves and answer the portal's script in

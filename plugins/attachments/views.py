@@ -32,7 +32,8 @@ from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from app.extensions import db
-from app.models import Dossier
+from app.models import AttachmentUse, Dossier
+from app.services import audit
 
 from . import names, services, zipping
 from .errors import UploadRefused
@@ -172,6 +173,15 @@ def download(attachment_id: int):
     except StorageError:
         log.exception("Stored object missing for attachment %s", attachment.id)
         abort(404)
+    if attachment.use not in (AttachmentUse.logo, AttachmentUse.notice):  # public files
+        audit.record_access(
+            audit.Action.ATTACHMENT_DOWNLOADED,
+            "attachment",
+            attachment.id,
+            dossier_id=services.dossier_of(attachment),
+            procedure_id=attachment.procedure_id,
+            data={"use": attachment.use},
+        )
     inline = request.args.get("inline") == "1" and attachment.sniffed_type in INLINE_TYPES
     response = Response(_chunks(stream), mimetype=attachment.sniffed_type, direct_passthrough=True)
     response.content_length = attachment.size

@@ -158,3 +158,51 @@ def test_cloning_copies_into_an_administered_administration(app, client, setup):
         copy = db.session.scalar(sa.select(Procedure).where(Procedure.cloned_from_id == pid))
         assert copy.title == "Copie de Permis de végétaliser"
         assert copy.state == ProcedureState.draft
+
+
+def test_a_procedure_is_exported_and_imported_through_the_screens(app, client, setup):
+    import io
+    import json
+
+    make.login(client, setup["me"])
+    location = client.post(
+        "/admin/procedures/add", data=settings(administration=setup["administration"])
+    ).location
+    pid = int(location.rstrip("/").split("/")[-1])
+    client.post(f"/procedures/{pid}/fields/add", data={"type": "text", "label": "Nom"})
+    exported = client.get(f"/procedures/{pid}/export.json")
+    assert exported.headers["Content-Disposition"].startswith("attachment")
+    document = json.loads(exported.get_data())
+    assert [f["label"] for f in document["fields"]] == ["Nom"]
+
+    response = client.post(
+        "/procedures/import",
+        data={
+            "administration": setup["administration"],
+            "document": (io.BytesIO(exported.get_data()), "permis.json"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    page = client.post(
+        "/procedures/import",
+        data={
+            "administration": setup["administration"],
+            "document": (io.BytesIO(b"{not json"), "x.json"),
+        },
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    assert "pas un JSON valide" in page or "JSON" in page
+    refused = client.post(
+        "/procedures/import",
+        data={
+            "administration": setup["foreign"],
+            "document": (io.BytesIO(exported.get_data()), "permis.json"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 200  # an administration one does not administer
+    assert client.get(f"/procedures/{setup['foreign_procedure']}/export.json").status_code == 404
+    with app.app_context():
+        titles = db.session.scalars(sa.select(Procedure.title)).all()
+        assert titles.count("Permis de végétaliser") == 2

@@ -1,0 +1,1 @@
+"""The portal's routes, one module per part of the applicant's journey."""
