@@ -98,7 +98,7 @@ def _overrides(url: str, instance_dir: Path, **extra) -> dict:
         "TESTING": True,
         # Durability is useless in tests: no fsync per commit.
         "SQLITE_SYNCHRONOUS": "OFF",
-        **_postgresql_options(url),
+        **_postgresql_options(extra.get("SQLALCHEMY_DATABASE_URI", url)),
         **extra,
     }
 

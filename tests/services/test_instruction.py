@@ -145,7 +145,7 @@ def test_a_stale_version_is_refused_with_what_happened(world):
     with pytest.raises(Conflict) as conflict:
         instruction.decide(item, Event.refuse, world.me, expected_version=seen, motivation="Non")
     assert world.colleague.last_name in str(conflict.value.message)
-    assert "accepted the dossier" in str(conflict.value.message)
+    assert "a accepté le dossier" in str(conflict.value.message)
 
 
 def test_two_agents_deciding_at_once_exactly_one_wins(world):
@@ -184,7 +184,7 @@ def test_two_agents_deciding_at_once_exactly_one_wins(world):
     assert len(decisions) == 1
     winner = decisions[0]
     loser = "refuse" if winner == "accept" else "accept"
-    assert "changed by someone else" in results[loser]
+    assert "modifié par quelqu’un d’autre" in results[loser]
     assert db.session.get(Dossier, number).state == (
         S.accepted if winner == "accept" else S.refused
     )

@@ -310,22 +310,23 @@ def test_filters_combine_with_and(world, answered):
 @pytest.mark.parametrize(
     ("item", "reason"),
     [
-        (("nothing", "eq", "1"), "Unknown column"),
-        (("field:amount", "resembles", "1"), "Unknown filter operator"),
-        (("field:amount", "contains", "1"), "cannot be filtered"),
-        (("field:amount", "eq", "beaucoup"), "enter a number"),
-        (("field:start", "eq", "31/02/2024"), "enter a date"),
-        (("field:kind", "in", ["Autre chose"]), "not one of the values"),
-        (("field:amount", "between", ["300", "100"]), "must not exceed"),
-        (("field:amount", "between", "100"), "two ends"),
-        (("field:kind", "in", []), "at least one"),
-        (("field:aid", "eq", "peut-être"), "yes or no"),
-        (("field:title", "eq", "   "), "enter a value"),
-        (("labels", "in", ["999999"]), "not one of the values"),
-        (("group", "in", ["999999"]), "not one of the values"),
+        (("nothing", "eq", "1"), "Colonne inconnue"),
+        (("field:amount", "resembles", "1"), "Opérateur de filtre inconnu"),
+        (("field:amount", "contains", "1"), "ne peut pas être filtrée"),
+        (("field:amount", "eq", "beaucoup"), "saisissez un nombre"),
+        (("field:start", "eq", "31/02/2024"), "saisissez une date"),
+        (("field:kind", "in", ["Autre chose"]), "ne fait pas partie des valeurs"),
+        (("field:amount", "between", ["300", "100"]), "ne doit pas dépasser"),
+        (("field:amount", "between", "100"), "deux bornes"),
+        (("field:kind", "in", []), "au moins une valeur"),
+        (("field:aid", "eq", "peut-être"), "oui ou non"),
+        (("field:title", "eq", "   "), "saisissez une valeur"),
+        (("labels", "in", ["999999"]), "ne fait pas partie des valeurs"),
+        (("group", "in", ["999999"]), "ne fait pas partie des valeurs"),
     ],
 )
 def test_unknown_columns_operators_and_values_are_refused_with_a_message(world, item, reason):
+    """The messages are in the platform's language (French) by default."""
     columns = tables.catalogue(world.procedure, world.me)
     with pytest.raises(TableQueryError) as refusal:
         tables.validate(TableQuery(world.procedure.id, filters=(Filter(*item),)), columns)

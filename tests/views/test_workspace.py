@@ -160,7 +160,7 @@ def test_a_wrong_filter_or_parameter_gets_a_message_not_an_error(client, world):
         follow_redirects=True,
     )
     assert response.status_code == 200
-    assert "Montant demandé" in page_of(response) and "enter a number" in page_of(response)
+    assert "Montant demandé" in page_of(response) and "saisissez un nombre" in page_of(response)
     for params in ({"sort": "nothing"}, {"tab": "secret"}, {"sort": "number", "dir": "up"}):
         response = client.get(
             f"/instruction/procedures/{world['pid']}/", query_string=params, follow_redirects=True
@@ -171,9 +171,9 @@ def test_a_wrong_filter_or_parameter_gets_a_message_not_an_error(client, world):
         data={"column": "owner.password", "operator": "eq", "value": "x"},
         follow_redirects=True,
     )
-    assert response.status_code == 200 and "Unknown column" in page_of(response)
+    assert response.status_code == 200 and "Colonne inconnue" in page_of(response)
     html = table(client, world, cursor="garbage")
-    assert "no longer valid" in html
+    assert "plus valide" in html
 
 
 def test_columns_and_sort_are_chosen_and_remembered(app, client, world):
@@ -245,7 +245,7 @@ def test_an_agent_decides_through_the_buttons(app, client, world):
         data={"event": "reopen", "version": 1},
         follow_redirects=True,
     )
-    assert "changed by someone else" in page_of(response)
+    assert "modifié par quelqu’un d’autre" in page_of(response)
     with app.app_context():
         events = db.session.scalars(
             sa.select(StateTransition.event).where(StateTransition.dossier_id == number)
@@ -280,7 +280,7 @@ def test_annotations_are_saved_inline_refused_with_messages_or_on_conflict(app, 
         data={"score": "1", "note": "Écrasé", "version": version},
     )
     assert response.status_code == 409
-    assert "changed by someone else" in page_of(response)
+    assert "modifié par quelqu’un d’autre" in page_of(response)
 
 
 def test_follow_labels_and_group_from_the_dossier_page(app, client, world):
@@ -373,7 +373,7 @@ def test_an_expert_is_asked_reads_that_dossier_only_and_answers_once(app, client
         == 302
     )
     response = client.post(f"/avis/{opinion_id}", data={"answer": "Non.", "yes_no": "no"})
-    assert response.status_code == 422 and "once" in page_of(response)
+    assert response.status_code == 422 and "qu’une fois" in page_of(response)
     client.get("/logout/")
     make.login(client, world["stranger"])
     assert client.get(f"/avis/{opinion_id}").status_code == 403  # not an expert at all
