@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -195,13 +196,21 @@ def _check_version(dossier: Dossier, expected_version: int | None) -> None:
         raise Conflict(_conflict_message(dossier.id))
 
 
-def _flush(dossier_id: int) -> None:
-    """Write now, so that a concurrent change is detected here and not at commit."""
+@contextmanager
+def _first_writer_wins(dossier_id: int) -> Iterator[None]:
+    """Turn the optimistic-locking failure of a write in the block (an explicit flush, or
+    an autoflush by a signal receiver's query) into a :class:`Conflict`."""
     try:
-        db.session.flush()
+        yield
     except StaleDataError:
         db.session.rollback()
         raise Conflict(_conflict_message(dossier_id)) from None
+
+
+def _flush(dossier_id: int) -> None:
+    """Write now, so that a concurrent change is detected here and not at commit."""
+    with _first_writer_wins(dossier_id):
+        db.session.flush()
 
 
 def _conflict_message(dossier_id: int) -> str:
@@ -277,12 +286,15 @@ def decide(
         justification_id = _store_justification(dossier, justification, actor, notes)
     dossier_id = dossier.id
     try:
-        transition = workflow.apply(
-            dossier, event, actor, motivation=motivation, justification_id=justification_id
-        )
+        # the other agent, if any, loses here (the receivers of the state change may
+        # autoflush): before the slow parts
+        with _first_writer_wins(dossier_id):
+            transition = workflow.apply(
+                dossier, event, actor, motivation=motivation, justification_id=justification_id
+            )
+            db.session.flush()
     except TransitionError as error:
         raise InstructionError(error.message) from None
-    _flush(dossier_id)  # the other agent, if any, loses here: before the slow parts
     attestation_pdf = None
     if event == Event.accept and attestations.is_enabled(dossier.procedure):
         attestation_pdf = attestations.render_pdf(dossier.procedure, dossier)

@@ -108,8 +108,11 @@ def live_server(live_app: Flask) -> Iterator[str]:
 
 @pytest.fixture
 def page(browser: Any, live_server: str) -> Iterator[Any]:
-    """A fresh browser tab (its own cookies) whose relative URLs go to the live server."""
-    context = browser.new_context(base_url=live_server, locale="fr-FR")
+    """A fresh browser tab (its own cookies) whose relative URLs go to the live server.
+
+    The tab bypasses the Content-Security-Policy, so that axe-core can be injected as a
+    script; that no page breaks its policy is checked by test_content_security_policy."""
+    context = browser.new_context(base_url=live_server, locale="fr-FR", bypass_csp=True)
     tab = context.new_page()
     tab.set_default_timeout(15_000)
     yield tab
