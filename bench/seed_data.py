@@ -53,6 +53,7 @@ from app.services.seed import (
     DEPARTMENT_FIELD,
     FEMALE_FIRST_NAMES,
     MALE_FIRST_NAMES,
+    MOBILE_PREFIXES,
     PERSONAL_FIELDS,
     REQUEST_FIELDS,
     SWORN_STATEMENT,
@@ -93,8 +94,6 @@ SEED_GENERATED = frozenset(
 draws any ``+336``/``+337`` number, and about one in five of those (07 0…, 07 1…, 07 2…,
 06 9…) is not a valid French number, which the phone field would refuse."""
 
-MOBILE_PREFIXES = ("60", "61", "62", "64", "65", "66", "67", "68", "73", "74", "75", "76", "77")
-"""Mobile number blocks (after +33) that ``phonenumbers`` accepts whatever the next digits."""
 
 S = DossierState
 REVIEWED = frozenset({S.in_review, S.accepted, S.refused, S.closed_without_action})

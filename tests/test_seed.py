@@ -17,6 +17,7 @@ from app.models import (
     StateTransition,
     User,
 )
+from app.fields.answers import validate_answers
 from app.services import seed
 
 SIZES = {"administrations": 5, "procedures": 4, "agents": 20, "applicants": 50, "dossiers": 300}
@@ -61,6 +62,8 @@ def test_the_seed_fills_every_state_consistently_and_loads_only_once(app):
             if dossier.state == DossierState.refused:
                 assert dossier.motivation
             assert set(dossier.answers) <= {field.stable_id for field in dossier.revision.fields}
+            # what the seed made is what the form would have accepted (phones included)
+            assert validate_answers(dossier.revision.fields, dossier.answers)[1] == {}
 
         # Absent JSON documents are SQL NULL (not the JSON text "null"), so IS NULL finds them.
         no_beneficiary = sa.select(sa.func.count()).where(Dossier.on_behalf_of.is_(None))

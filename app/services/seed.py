@@ -86,6 +86,9 @@ EMAIL_DOMAINS = {
     Roles.ADMINISTRATOR: "administrateurs.seed.example",
 }
 
+MOBILE_PREFIXES = ("60", "61", "62", "64", "65", "66", "67", "68", "73", "74", "75", "76", "77")
+"""Mobile number blocks (after +33) that ``phonenumbers`` accepts whatever the next digits."""
+
 S = DossierState
 
 SQL_NULL = sa.null()
@@ -1636,7 +1639,7 @@ class _Seed:
             elif kind == "email":
                 value = f"{owner.email_local}@{rng.choice(EMAIL_PROVIDERS)}"
             elif kind == "phone":
-                value = f"+33{rng.choice('67')}{rng.randrange(10**8):08d}"
+                value = f"+33{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**7):07d}"
             elif kind == "integer":
                 value = rng.randint(template.low, template.high)
             elif kind == "decimal":

@@ -132,3 +132,11 @@ def test_block_as_text() -> None:
     assert get("repetition").as_text(rows, BLOCK) == (
         "1. Prénom : Léa ; Naissance : 12/04/2018\n2. Prénom : Noah"
     )
+
+
+def test_block_as_text_follows_the_form_order_whatever_the_stored_key_order() -> None:
+    # PostgreSQL's jsonb gives keys back sorted (shortest first): the text must not change
+    stored = [{"naissance": "2018-04-12", "prenom": "Léa", "ancien": "x"}]
+    assert get("repetition").as_text(stored, BLOCK) == (
+        "1. Prénom : Léa ; Naissance : 12/04/2018 ; ancien : x"
+    )

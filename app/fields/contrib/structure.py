@@ -166,20 +166,23 @@ class Repetition(FieldType):
         return cleaned, errors
 
     def format(self, value: Any, definition: Any) -> str:
+        """One line per row, its cells in the form's order (whatever order the stored JSON
+        keeps: PostgreSQL's jsonb sorts keys), each read by its own type."""
         if not isinstance(value, list):
             return str(value)
         children = as_spec(definition).children if definition is not None else ()
-        labels = {
-            child.stable_id: (child.label or child.stable_id, get(child.type)) for child in children
-        }
+        known = {child.stable_id: child for child in children}
         lines = []
         for number, row in enumerate(value, start=1):
             if not isinstance(row, dict):
                 continue
+            keys = [key for key in known if key in row]
+            keys += sorted(key for key in row if key not in known)
             cells = []
-            for key, cell in row.items():
-                label, child_type = labels.get(key, (key, None))
-                shown = child_type.as_text(cell, None) if child_type else str(cell)
-                cells.append(f"{label} : {shown}")
+            for key in keys:
+                child = known.get(key)
+                cell = row[key]
+                shown = get(child.type).as_text(cell, child) if child else str(cell)
+                cells.append(f"{child.label or key if child else key} : {shown}")
             lines.append(f"{number}. " + " ; ".join(cells))
         return "\n".join(lines)
