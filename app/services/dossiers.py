@@ -607,21 +607,20 @@ def submit(dossier: Dossier, user, *, expected_version: int) -> Dossier:
 
 def send_receipt(dossier: Dossier) -> None:
     """Queue the "dossier submitted" mail, as the administrator worded it, with the PDF
-    receipt; its outbox key makes it leave once per dossier whatever happens."""
+    receipt (its HTML is taken now, the PDF made by the worker that sends the mail: the
+    submission does not wait for it); its outbox key makes it leave once per dossier
+    whatever happens."""
     owner = dossier.owner
     if owner is None or not owner.email:
         log.warning("Dossier %s has no owner email: no receipt sent", dossier.id)
         return
     subject, body = mail_templates.render(dossier.procedure, MailEvent.submitted, dossier)
-    try:
-        pdf = receipts.receipt_pdf(dossier)
-    except Exception:  # a PDF engine failure must not refuse the applicant's submission
-        log.exception("Receipt PDF of dossier %s could not be made", dossier.id)
-        attachments = []
-    else:
-        attachments = [(receipts.receipt_filename(dossier), "application/pdf", pdf)]
     mail.send(
-        owner.email, subject, body, attachments=attachments, key=f"dossier-{dossier.id}-receipt"
+        owner.email,
+        subject,
+        body,
+        pdfs=[(receipts.receipt_filename(dossier), receipts.receipt_html(dossier))],
+        key=f"dossier-{dossier.id}-receipt",
     )
     _flush(dossier)
 

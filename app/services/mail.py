@@ -9,6 +9,7 @@ platform admin reads it in the admin screens.
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import smtplib
 import tempfile
@@ -20,7 +21,9 @@ from typing import Any
 from flask import current_app
 
 from ..models import OutboxEvent, utcnow
-from . import outbox
+from . import outbox, pdf
+
+log = logging.getLogger(__name__)
 
 
 def send(
@@ -30,12 +33,15 @@ def send(
     *,
     html: str | None = None,
     attachments: list[tuple[str, str, bytes]] | None = None,
+    pdfs: list[tuple[str, str]] | None = None,
     key: str | None = None,
 ) -> OutboxEvent:
     """Send a mail once the current transaction commits.
 
-    ``attachments`` are (file name, MIME type, content) triples, kept small (a receipt, an
-    attestation); ``key`` makes the mail idempotent (the same key is never sent twice).
+    ``attachments`` are (file name, MIME type, content) triples, kept small (an
+    attestation); ``pdfs`` are (file name, HTML) pairs made into PDF files when the mail
+    is delivered — by the worker, not in the web request (a receipt: its HTML is the
+    snapshot taken now); ``key`` makes the mail idempotent (never sent twice).
     """
     payload: dict[str, Any] = {
         "to": [to] if isinstance(to, str) else list(to),
@@ -45,7 +51,8 @@ def send(
         "attachments": [
             {"name": name, "type": mime, "data": base64.b64encode(content).decode()}
             for name, mime, content in attachments or []
-        ],
+        ]
+        + [{"name": name, "type": "application/pdf", "html": html} for name, html in pdfs or []],
     }
     return outbox.enqueue("mail.send", payload, key=key)
 
@@ -61,9 +68,17 @@ def build_message(payload: dict[str, Any], message_id: str) -> EmailMessage:
     if payload.get("html"):
         message.add_alternative(payload["html"], subtype="html")
     for item in payload.get("attachments", []):
+        if "html" in item:
+            try:
+                content = pdf.from_html(item["html"])
+            except Exception:  # a PDF engine failure must not hold the mail back
+                log.exception("The PDF %s of a mail could not be made: sent without it", item)
+                continue
+        else:
+            content = base64.b64decode(item["data"])
         maintype, _, subtype = item["type"].partition("/")
         message.add_attachment(
-            base64.b64decode(item["data"]),
+            content,
             maintype=maintype,
             subtype=subtype,
             filename=item["name"],

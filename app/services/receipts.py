@@ -147,14 +147,5 @@ def receipt_html(dossier: Dossier) -> str:
     )
 
 
-def receipt_pdf(dossier: Dossier) -> bytes:
-    """The receipt of a submitted dossier, as PDF bytes."""
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
-    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=False)
-    return HTML(string=receipt_html(dossier), base_url=None, url_fetcher=fetcher).write_pdf()
-
-
 def receipt_filename(dossier: Dossier) -> str:
     return gettext("receipt-dossier-%(number)s.pdf", number=dossier.id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import threading
 from datetime import timedelta
@@ -40,6 +39,7 @@ from app.services.dossiers import (
     StaleDossier,
     SubmissionRefused,
 )
+from app.services.mail import build_message
 
 FIELDS = [
     field("nom", "text", "Nom", required=True),
@@ -343,23 +343,30 @@ def test_a_submission_routes_records_the_transition_and_queues_the_receipt(proce
     [mail] = outbox_mails()
     assert mail.payload["to"] == [owner.email]
     assert f"n° {dossier.id}" in mail.payload["subject"]
+    # the receipt is the answers as submitted, made into a PDF when the mail leaves
     [receipt] = mail.payload["attachments"]
-    assert receipt["type"] == "application/pdf"
-    assert base64.b64decode(receipt["data"]).startswith(b"%PDF")
+    assert receipt["type"] == "application/pdf" and "Camille" in receipt["html"]
+    [attached] = list(build_message(mail.payload, "<receipt@test>").iter_attachments())
+    assert attached.get_filename() == f"accuse-depot-dossier-{dossier.id}.pdf"
+    assert attached.get_content().startswith(b"%PDF")
 
 
-def test_a_failing_pdf_engine_does_not_refuse_the_submission(procedure, owner, monkeypatch):
-    from app.services import receipts
+def test_a_failing_pdf_engine_refuses_neither_the_submission_nor_its_mail(
+    procedure, owner, monkeypatch
+):
+    from app.services import pdf
 
-    def broken(dossier):
+    def broken(html):
         raise OSError("no fonts")
 
-    monkeypatch.setattr(receipts, "receipt_pdf", broken)
+    monkeypatch.setattr(pdf, "from_html", broken)
     dossier = draft(procedure, owner, {"nom": "Camille"})
     dossiers.submit(dossier, owner, expected_version=dossier.version)
     db.session.commit()
     [mail] = outbox_mails()
-    assert dossier.state == DossierState.submitted and mail.payload["attachments"] == []
+    message = build_message(mail.payload, "<receipt@test>")
+    assert dossier.state == DossierState.submitted and "n°" in message["Subject"]
+    assert list(message.iter_attachments()) == []
 
 
 def test_the_receipt_lists_the_answers_as_text(procedure, owner):
