@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 from .base import FieldSpec, as_spec
@@ -140,6 +141,33 @@ def validate_definitions(definitions: Iterable[Any]) -> dict[str, list[str]]:
     return {key: value for key, value in problems.items() if value}
 
 
+OPTION_LABELS = {
+    "level": _l("Title level (1 to 3)"),
+    "detail": _l("Detail shown on demand"),
+    "min_rows": _l("Minimum number of entries"),
+    "max_rows": _l("Maximum number of entries"),
+    "max_length": _l("Maximum length (characters)"),
+    "min_length": _l("Minimum length (characters)"),
+    "pattern": _l("Regular expression the answer must match"),
+    "message": _l("Message shown when the answer does not match"),
+    "example": _l("Example shown to the applicant"),
+    "letters": _l("Letters allowed"),
+    "digits": _l("Digits allowed"),
+    "other_characters": _l("Other characters allowed"),
+    "min": _l("Minimum"),
+    "max": _l("Maximum"),
+    "decimals": _l("Digits after the decimal point"),
+    "past_only": _l("Past dates only"),
+    "choices": _l("Choices (one per line)"),
+    "allow_other": _l("Offer “Other” with a free answer"),
+    "france_only": _l("Addresses in France only"),
+    "families": _l("Accepted kinds of files"),
+    "max_size_mb": _l("Maximum size per file (MB)"),
+    "max_files": _l("Maximum number of files"),
+}
+"""How the form editor names each option (in its inputs and in the problems found)."""
+
+
 def _option_messages(messages: Any, prefix: str = "") -> list[str]:
     if isinstance(messages, Mapping):
         found: list[str] = []
@@ -150,5 +178,7 @@ def _option_messages(messages: Any, prefix: str = "") -> list[str]:
     if isinstance(messages, list | tuple):
         return [item for message in messages for item in _option_messages(message, prefix)]
     if prefix:
-        return [gettext("Option “%(option)s”: %(message)s", option=prefix, message=str(messages))]
+        top, _, rest = prefix.partition(".")
+        option = f"{OPTION_LABELS.get(top, top)}{f' ({rest})' if rest else ''}"
+        return [gettext("Option “%(option)s”: %(message)s", option=option, message=str(messages))]
     return [str(messages)]

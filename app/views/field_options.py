@@ -17,31 +17,7 @@ from marshmallow import fields, validate
 from werkzeug.datastructures import MultiDict
 
 from ..fields.contrib.links import FILE_FAMILIES
-
-OPTION_LABELS = {
-    "level": _l("Title level (1 to 3)"),
-    "detail": _l("Detail shown on demand"),
-    "min_rows": _l("Minimum number of entries"),
-    "max_rows": _l("Maximum number of entries"),
-    "max_length": _l("Maximum length (characters)"),
-    "min_length": _l("Minimum length (characters)"),
-    "pattern": _l("Regular expression the answer must match"),
-    "message": _l("Message shown when the answer does not match"),
-    "example": _l("Example shown to the applicant"),
-    "letters": _l("Letters allowed"),
-    "digits": _l("Digits allowed"),
-    "other_characters": _l("Other characters allowed"),
-    "min": _l("Minimum"),
-    "max": _l("Maximum"),
-    "decimals": _l("Digits after the decimal point"),
-    "past_only": _l("Past dates only"),
-    "choices": _l("Choices (one per line)"),
-    "allow_other": _l("Offer “Other” with a free answer"),
-    "france_only": _l("Addresses in France only"),
-    "families": _l("Accepted kinds of files"),
-    "max_size_mb": _l("Maximum size per file (MB)"),
-    "max_files": _l("Maximum number of files"),
-}
+from ..fields.definitions import OPTION_LABELS
 
 CHOICE_LABELS = {"families": FILE_FAMILIES}
 

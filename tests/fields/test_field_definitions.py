@@ -63,7 +63,7 @@ def test_options_are_checked_with_their_names() -> None:
     problems = validate_definitions(
         fields({"stable_id": "n", "type": "integer", "label": "N", "options": {"min": 3, "max": 1}})
     )
-    assert problems == {"n": ["Option “min”: The minimum cannot be greater than the maximum."]}
+    assert problems == {"n": ["Option “Minimum”: The minimum cannot be greater than the maximum."]}
 
 
 def test_a_block_cannot_be_nested() -> None:
