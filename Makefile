@@ -11,7 +11,7 @@ PORTAL_ASSETS := plugins/public_forms/static/uswds
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install assets translations messages lint format clean
+.PHONY: run test bench install assets translations messages lint format clean
 
 run: install
 	$(FLASK) guichet init --no-admin
@@ -22,6 +22,11 @@ run: install
 test: install
 	node --test tests/js/*.test.mjs
 	$(BIN)/pytest
+
+# Benchmarks against a seeded PostgreSQL database, gunicorn, Redis and a Celery worker on
+# loopback (docs/performance.md): `make bench BENCH_ARGS="--seed 1000000"`, or "--quick".
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 install: $(VENV)/.installed assets translations
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,13 @@ def _database_url(instance_dir: Path) -> str:
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _roles(value: str) -> list[str]:
+    """A comma-separated list of role names (``none`` or empty: no role)."""
+    if value.strip().lower() == "none":
+        return []
+    return [name.strip() for name in value.split(",") if name.strip()]
 
 
 def _engine_options(url: str) -> dict[str, Any]:
@@ -120,6 +128,12 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "PORTAL_FORM_RATE_LIMIT": _env("PORTAL_FORM_RATE_LIMIT", "10/minute"),
         "PORTAL_FORM_MAX_BYTES": int(_env("PORTAL_FORM_MAX_BYTES", str(2 * 1024 * 1024))),
         "ACCESSIBILITY_CONTACT_EMAIL": _env("ACCESSIBILITY_CONTACT_EMAIL"),
+        # REST API and webhooks (docs/api.md)
+        "API_RATE_LIMIT": _env("API_RATE_LIMIT", "600/minute"),
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": _env("WEBHOOK_ALLOW_PRIVATE_TARGETS", "false").lower()
+        in ("1", "true", "yes"),
+        "WEBHOOK_MAX_FAILURES": int(_env("WEBHOOK_MAX_FAILURES", "15")),
+        "WEBHOOK_TIMEOUT_SECONDS": float(_env("WEBHOOK_TIMEOUT_SECONDS", "10")),
         "GUICHET_SYNC_PERMISSIONS_ON_START": True,
         # Languages: French first, English available.
         "BABEL_DEFAULT_LOCALE": "fr",
@@ -134,6 +148,17 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",
+        # Signing in (app/services/authentication.py, docs/security.md): FAB's login view
+        # and security manager with lockout, TOTP and sessions that end.
+        "FAB_SECURITY_MANAGER_CLASS": "app.views.authentication.GuichetSecurityManager",
+        "BACKOFFICE_LOGIN_RATE_LIMIT": _env("BACKOFFICE_LOGIN_RATE_LIMIT", "10/minute"),
+        "LOGIN_LOCKOUT_THRESHOLD": int(_env("LOGIN_LOCKOUT_THRESHOLD", "10")),
+        "LOGIN_LOCKOUT_MINUTES": int(_env("LOGIN_LOCKOUT_MINUTES", "15")),
+        "TWO_FACTOR_REQUIRED_ROLES": _roles(
+            _env("TWO_FACTOR_REQUIRED_ROLES", "Admin,Administrator") or ""
+        ),
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(_env("SESSION_IDLE_MINUTES", "60"))),
+        "SESSION_MAX_HOURS": float(_env("SESSION_MAX_HOURS", "12")),
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(210 * 1024 * 1024))),
     }
     config.update(overrides)
@@ -184,5 +209,10 @@ def check_config(config: dict[str, Any]) -> None:
         problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         problems.append("DATABASE_URL must point to PostgreSQL, not SQLite")
+    missing = {"Admin", "Administrator"} - set(config.get("TWO_FACTOR_REQUIRED_ROLES") or ())
+    if missing:
+        problems.append(
+            "TWO_FACTOR_REQUIRED_ROLES must include Admin and Administrator in production"
+        )
     if problems:
         raise ConfigurationError("Refusing to start in production: " + "; ".join(problems))

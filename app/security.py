@@ -50,9 +50,12 @@ _SELF_SERVICE = [
     ("can_this_form_get", "ResetMyPasswordView"),
     ("can_this_form_post", "ResetMyPasswordView"),
 ]
+# Staff see the menu link to their second factor and sessions (app/views/authentication.py).
+_ACCOUNT_SECURITY = [("menu_access", "Security of my account")]
 
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     Roles.ADMINISTRATOR: _SELF_SERVICE
+    + _ACCOUNT_SECURITY
     + [
         # Reading their procedures' dossiers in the agent workspace (app/views/workspace.py)
         ("can_read", "AgentWorkspace"),
@@ -80,8 +83,13 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("menu_access", "Procedure statistics"),
         # The audit log of their procedures (app/views/audit.py)
         ("can_read", "ProcedureJournal"),
+        # API tokens and webhooks of their administrations (app/views/integrations.py)
+        ("can_read", "Integrations"),
+        ("can_write", "Integrations"),
+        ("menu_access", "API and webhooks"),
     ],
     Roles.AGENT: _SELF_SERVICE
+    + _ACCOUNT_SECURITY
     + [
         # The agent workspace: tables, dossiers, decisions (app/views/workspace.py)
         ("can_read", "AgentWorkspace"),
@@ -93,6 +101,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("menu_access", "Procedure statistics"),
     ],
     Roles.EXPERT: _SELF_SERVICE
+    + _ACCOUNT_SECURITY
     + [
         # The opinions asked of them (app/views/workspace.py)
         ("can_read", "ExpertOpinions"),

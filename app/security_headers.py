@@ -85,6 +85,17 @@ def content_security_policy() -> str:
     return PORTAL_CSP
 
 
+def framable_by_self(response: Response) -> Response:
+    """Let pages of Guichet itself show ``response`` in a frame, and no one else: the
+    portal's policy with ``frame-ancestors 'self'`` and ``X-Frame-Options: SAMEORIGIN``.
+    Only the form preview needs it (the form editor shows it beside the field list)."""
+    response.headers["Content-Security-Policy"] = PORTAL_CSP.replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self'"
+    )
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
 def _served_over_https() -> bool:
     return request.is_secure or current_app.config.get("PREFERRED_URL_SCHEME") == "https"
 

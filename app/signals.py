@@ -15,6 +15,10 @@ first submission or re-submission after a change (``dossier=…, first=bool``)."
 dossier_state_changed = _signals.signal("dossier-state-changed")
 """Sent by ``app.workflow.apply`` after each transition (``dossier=…, transition=…``)."""
 
+message_posted = _signals.signal("message-posted")
+"""Sent by the messaging plugin when a message is added to a dossier's thread
+(``message=…, dossier=…``; the message is flushed): webhooks announce it."""
+
 dossier_deleting = _signals.signal("dossier-deleting")
 """Sent by ``app.services.retention`` just before it deletes an expired dossier
 (``dossier=…, reason="retention_expired" | "draft_expired"``): a plugin deletes what it

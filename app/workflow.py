@@ -8,6 +8,7 @@ UPDATE fail with ``StaleDataError`` (see ``ConcurrentChange``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from .models import DECIDED_STATES, Dossier, DossierState, StateTransition, StrE
 from .services import outbox
 
 S = DossierState
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Event(StrEnum):
@@ -93,6 +95,9 @@ def apply(
                 state=state_label(dossier.state),
             )
         )
+    if motivation is not None:
+        # Control characters no keyboard types (PostgreSQL refuses NUL in text) go.
+        motivation = _CONTROL.sub("", motivation)
     if event == Event.refuse and not (motivation and motivation.strip()):
         raise TransitionError(_l("A motivation is required to refuse a dossier."))
 

@@ -163,7 +163,8 @@ class Renderer:
         self, spec: FieldSpec, field_type: FieldType, real: Callable[[Any], str]
     ) -> Callable[[Any], str]:
         """A repeated block as ``Repetition.format`` writes it: one numbered line per row,
-        "label : text" per cell, each cell through its child type's ``as_text``."""
+        "label : text" per cell in the form's order (not the row's key order: jsonb sorts
+        keys), each cell through its child type's ``as_text``."""
         children = {
             child.stable_id: (child.label or child.stable_id, self._renderer(child, None))
             for child in spec.children
@@ -176,12 +177,12 @@ class Renderer:
             for number, row in enumerate(value, start=1):
                 if not isinstance(row, dict):
                     continue
+                if any(key not in children for key in row):
+                    return real(value)
                 cells = []
-                for key, cell in row.items():
-                    if key not in children:
-                        return real(value)
-                    label, render = children[key]
-                    cells.append(f"{label} : {render(cell)}")
+                for key, (label, render) in children.items():
+                    if key in row:
+                        cells.append(f"{label} : {render(row[key])}")
                 lines.append(f"{number}. " + " ; ".join(cells))
             return "\n".join(lines)
 

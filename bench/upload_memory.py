@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import http.cookiejar
+import json
 import os
 import re
 import socket
@@ -31,15 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import free_port  # noqa: E402
+from bench.harness import memory_kb as memory  # noqa: E402
+
 MB = 1024 * 1024
 PASSWORD = "bench-password-long-enough"
 EMAIL = "usager@bench.guichet.localhost"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def environment(folder: Path) -> dict[str, str]:
@@ -151,16 +149,6 @@ def worker_pid(master: int) -> int:
     raise RuntimeError("no gunicorn worker")
 
 
-def memory(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM (peak resident set) of a process, in kB."""
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            values[name] = int(value.split()[0])
-    return values
-
-
 def sign_in(port: int) -> tuple[str, str]:
     """Log in through the form; returns (session cookie header, CSRF token)."""
     jar = http.cookiejar.CookieJar()
@@ -232,19 +220,17 @@ def upload(port: int, cookies: str, token: str, path: Path, dossier: int, mode: 
     return response.status
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 200], help="in MB")
-    parser.add_argument("--modes", nargs="+", default=["raw", "multipart"])
-    args = parser.parse_args()
+def measure(
+    sizes_mb: list[int], modes: list[str], say=lambda line: None
+) -> list[dict[str, object]]:
+    """Upload a file of each size in each mode, each to a fresh server; one dict per
+    upload: mode, size_mb, status, seconds, rss_before_mb, peak_rss_mb (the worker's)."""
+    results = []
     with tempfile.TemporaryDirectory(prefix="guichet-bench-") as name:
         folder = Path(name)
         dossier, _field = prepare(folder)
-        print(
-            f"{'mode':<10} {'size':>7} {'status':>6} {'time':>8} {'RSS before':>11} {'peak RSS':>9}"
-        )
-        for mode in args.modes:
-            for size_mb in args.sizes:
+        for mode in modes:
+            for size_mb in sizes_mb:
                 path = make_file(folder, size_mb * MB)
                 port = free_port()
                 server = start_server(folder, port)
@@ -259,10 +245,36 @@ def main() -> None:
                 finally:
                     server.terminate()
                     server.wait(timeout=30)
-                print(
-                    f"{mode:<10} {size_mb:>4} MB {status:>6} {elapsed:>7.2f}s "
-                    f"{before / 1024:>8.1f} MB {peak / 1024:>6.1f} MB"
-                )
+                path.unlink()
+                result = {
+                    "mode": mode,
+                    "size_mb": size_mb,
+                    "status": status,
+                    "seconds": round(elapsed, 2),
+                    "rss_before_mb": round(before / 1024, 1),
+                    "peak_rss_mb": round(peak / 1024, 1),
+                }
+                say(f"  upload {mode} {size_mb} MB: {elapsed:.2f} s, peak {peak / 1024:.0f} MB")
+                results.append(result)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 200], help="in MB")
+    parser.add_argument("--modes", nargs="+", default=["raw", "multipart"])
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args()
+    if args.json:
+        print(json.dumps(measure(args.sizes, args.modes)))
+        return
+    print(f"{'mode':<10} {'size':>7} {'status':>6} {'time':>8} {'RSS before':>11} {'peak RSS':>9}")
+    for item in measure(args.sizes, args.modes):
+        print(
+            f"{item['mode']:<10} {item['size_mb']:>4} MB {item['status']:>6} "
+            f"{item['seconds']:>7.2f}s {item['rss_before_mb']:>8.1f} MB "
+            f"{item['peak_rss_mb']:>6.1f} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -30,10 +30,28 @@ PASSWORD = "a-long-test-password"
 """The password of every user made with ``user(..., can_log_in=True)``."""
 
 
-def login(client, username: str) -> None:
-    """Sign in through FAB's login form (CSRF is off in tests unless asked for)."""
+def login(client, username: str, totp_secret: str | None = None) -> None:
+    """Sign in through FAB's login form (CSRF is off in tests unless asked for); a person
+    with a second factor (``two_factor``) gives the code of its secret."""
     response = client.post("/login/", data={"username": username, "password": PASSWORD})
     assert response.status_code == 302, "login failed"
+    if "/login/two-factor" in response.headers["Location"]:
+        assert totp_secret, "this person has a second factor: pass login(..., totp_secret)"
+        import pyotp
+
+        code = pyotp.TOTP(totp_secret).now()
+        response = client.post("/login/two-factor", data={"code": code})
+        assert response.status_code == 302, "the second factor was refused"
+
+
+def two_factor(person) -> str:
+    """Give ``person`` a second factor as if they had enrolled long ago; its secret."""
+    from app.services import authentication
+
+    secret = authentication.start_enrolment(person)
+    authentication.state_of(person).totp_enabled_at = utcnow()
+    db.session.commit()
+    return secret
 
 
 def user(*roles: str, email: str | None = None, can_log_in: bool = False):

@@ -5,6 +5,7 @@ Each builder commits what it makes (like ``factories``) and must run in an app c
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import factories as make
@@ -18,6 +19,7 @@ from app.models import (
     RevisionState,
 )
 from app.security import Roles
+from app.services import authentication
 
 
 def field(stable_id: str, type_: str, label: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -88,10 +90,13 @@ def person(dossier) -> None:
 
 
 def sign_in(client, user_id: int) -> None:
-    """Sign ``client`` in as the user ``user_id`` (Flask-Login's session keys)."""
+    """Sign ``client`` in as the user ``user_id`` (Flask-Login's session keys, and the
+    marks of a session just started: see ``authentication.on_signed_in``)."""
     with client.session_transaction() as session:
         session["_user_id"] = str(user_id)
         session["_fresh"] = True
+        session[authentication.SESSION_GENERATION] = 0
+        session[authentication.SESSION_SIGNED_IN_AT] = int(time.time())
 
 
 ALL_TYPES: list[dict[str, Any]] = [

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
 from app.extensions import db
+from app.fields.answers import validate_answers
 from app.models import (
     DECIDED_STATES,
     Administration,
@@ -17,7 +18,6 @@ from app.models import (
     StateTransition,
     User,
 )
-from app.fields.answers import validate_answers
 from app.services import seed
 
 SIZES = {"administrations": 5, "procedures": 4, "agents": 20, "applicants": 50, "dossiers": 300}

@@ -51,6 +51,19 @@ def test_a_refusal_needs_a_motivation(setup):
     assert dossier.state == S.in_review
 
 
+def test_control_characters_leave_the_motivation_and_do_not_count_as_one(setup):
+    """PostgreSQL refuses NUL in text: a pasted one used to fail the decision's commit."""
+    dossier, agent = setup
+    workflow.apply(dossier, Event.submit, dossier.owner)
+    workflow.apply(dossier, Event.start_review, agent)
+    with pytest.raises(TransitionError, match="motivation"):
+        workflow.apply(dossier, Event.refuse, agent, motivation="\x00\x07")
+    workflow.apply(dossier, Event.refuse, agent, motivation="Pièce\x00 manquante\n")
+    db.session.commit()
+    assert dossier.motivation == "Pièce manquante\n"
+    assert dossier.transitions[-1].motivation == "Pièce manquante\n"
+
+
 @pytest.mark.parametrize("event", [Event.accept, Event.start_review, Event.reopen, Event.archive])
 def test_a_draft_cannot_skip_submission(setup, event):
     dossier, agent = setup

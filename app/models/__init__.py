@@ -6,6 +6,7 @@ from flask_appbuilder.security.sqla.models import Role, User
 from .administration import Administration, AdministrationKind, AdministrationMember
 from .attachment import Attachment, AttachmentUse, ScanStatus
 from .audit import AuditEvent
+from .authentication import UserSecurity
 from .base import JSONDoc, StrEnum, UTCDateTime, utcnow
 from .dossier import (
     DECIDED_STATES,
@@ -94,6 +95,7 @@ __all__ = [
     "SupportRequest",
     "UTCDateTime",
     "User",
+    "UserSecurity",
     "Webhook",
     "WebhookDelivery",
     "api_token_procedure",

@@ -28,6 +28,7 @@ class AttachmentUse(StrEnum):
     logo = "logo"
     notice = "notice"
     export = "export"
+    signature = "signature"  # the signature image of a procedure's attestation
 
 
 class Attachment(Model):

@@ -333,3 +333,5 @@ class NotificationPreference(Model):
     daily_digest: Mapped[bool] = mapped_column(default=False)
     on_new_dossier: Mapped[bool] = mapped_column(default=False)
     on_new_message: Mapped[bool] = mapped_column(default=True)
+    # When the last daily digest covered this procedure (app/services/digest.py).
+    digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -64,7 +64,6 @@ class ExportJob(Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
     procedure = relationship("Procedure")
 
 
@@ -86,3 +85,10 @@ class BatchJob(Model):
     failures: Mapped[dict[str, str]] = mapped_column(JSONDoc, default=dict)
     created_at: Mapped[datetime] = created_at_column()
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Batch actions (app/services/batch.py): the form's one-time token (a double click
+    # makes one job), the last sign of life of the run (a job whose worker died is picked
+    # up again, or failed, by the beat sweep), the runs started, why a job failed.
+    request_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(sa.Text)

@@ -20,14 +20,17 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app, has_request_context, request, url_for
+from flask_appbuilder.exceptions import PasswordComplexityValidationError
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import generate_password_hash
 
 from ..extensions import db
 from ..models import User
 from ..security import Roles
+from . import authentication
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 256
@@ -196,6 +199,7 @@ def set_password(user: User, password: str) -> None:
         method=config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"),
         salt_length=config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16),
     )
+    authentication.on_password_changed(user)  # other sessions of the account end
 
 
 def absolute_url(endpoint: str, **values: Any) -> str:
@@ -360,6 +364,22 @@ def new_password_problems(password: str, confirmation: str, email: str = "") -> 
             )
         }
     return problems
+
+
+def check_new_password(password: str) -> None:
+    """FAB's ``FAB_PASSWORD_COMPLEXITY_VALIDATOR``: the rules of ``new_password_problems``
+    on FAB's own password forms (a user added or reset by the platform admin, "reset my
+    password"). The account's address, when the form tells it, must not be the password.
+
+    Raises PasswordComplexityValidationError with the message to show."""
+    email = request.form.get("email", "") if has_request_context() else ""
+    if not email and has_request_context():
+        pk = request.args.get("pk", type=int)
+        owner = db.session.get(User, pk) if pk else current_user
+        email = getattr(owner, "email", "") or ""
+    problems = new_password_problems(password, password, email)
+    if problems:
+        raise PasswordComplexityValidationError(str(problems["password"]))
 
 
 def hash_password(password: str) -> str:

@@ -6,20 +6,25 @@ The acceptance calls ``is_enabled`` then ``render_pdf``; the template screen pre
 HTML page whose every administrator or applicant text is escaped, and WeasyPrint may fetch
 nothing but ``data:`` URLs, so a text can neither inject markup nor make the server request
 an address.
+
+The procedure's logo and the template's signature image are drawn from ``data:`` URLs
+given by an image source that the attachments plugin registers (``set_image_source``):
+the core does not read stored files itself. Without one, the PDF has no images.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import render_template
+from flask import Flask, current_app, render_template
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import AttestationTemplate, Dossier, Procedure
-from . import template_tags
+from . import pdf, template_tags
 from .template_tags import ATTESTATION, TagProblem
 
 TITLE_MAX_LENGTH = 255
@@ -55,8 +60,57 @@ class AttestationError(Exception):
         self.errors = errors
 
 
+ImageSource = Callable[[int], str | None]
+"""``source(attachment_id)``: a ``data:`` URL of that image, or None when it may not be
+drawn (missing, not an image, not scanned clean)."""
+
+_IMAGE_SOURCE = "guichet_attestation_image_source"
+
+
+def set_image_source(app: Flask, source: ImageSource) -> None:
+    """Let attestations draw the procedure's logo and the signature image through
+    ``source`` (the attachments plugin registers it)."""
+    app.extensions[_IMAGE_SOURCE] = source
+
+
+def image_data_url(attachment_id: int | None) -> str | None:
+    """The ``data:`` URL of a stored image, through the registered source (None without
+    one, or when that image may not be drawn)."""
+    source = current_app.extensions.get(_IMAGE_SOURCE)
+    if source is None or not attachment_id:
+        return None
+    return source(attachment_id)
+
+
 def _stored(procedure: Procedure) -> AttestationTemplate | None:
     return procedure.attestation_template
+
+
+def signature_id(procedure: Procedure) -> int | None:
+    """The attachment id of the template's signature image, if it has one."""
+    template = _stored(procedure)
+    return template.signature_id if template is not None else None
+
+
+def set_signature(procedure: Procedure, attachment_id: int | None) -> int | None:
+    """Make ``attachment_id`` the template's signature image (None removes it), creating
+    the template with its default texts, disabled, if none was saved. Returns the previous
+    signature's id. Nothing is committed."""
+    template = _stored(procedure)
+    if template is None:
+        if attachment_id is None:
+            return None
+        template = AttestationTemplate(
+            procedure=procedure,
+            enabled=False,
+            title=template_tags.to_storage(procedure, DEFAULT_TITLE),
+            body=template_tags.to_storage(procedure, DEFAULT_BODY),
+            footer=template_tags.to_storage(procedure, DEFAULT_FOOTER),
+        )
+        db.session.add(template)
+    previous = template.signature_id
+    template.signature_id = attachment_id
+    return previous
 
 
 def is_enabled(procedure: Procedure) -> bool:
@@ -141,22 +195,16 @@ def render_html(
         paragraphs=[part for part in paragraphs if part],
         footer=text(footer).strip(),
         sample=dossier is None,
+        logo=image_data_url(procedure.logo_id),
+        signature=image_data_url(signature_id(procedure)),
     )
-
-
-def _pdf(html: str) -> bytes:
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
-    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=False)
-    return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
 
 
 def render_pdf_texts(
     procedure: Procedure, title: str, body: str, footer: str, dossier: Dossier | None = None
 ) -> bytes:
     """A PDF of texts typed and not saved yet (the template screen's preview)."""
-    return _pdf(render_html(procedure, title, body, footer, dossier))
+    return pdf.from_html(render_html(procedure, title, body, footer, dossier))
 
 
 def render_pdf(procedure: Procedure, dossier: Dossier | None = None) -> bytes:

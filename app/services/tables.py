@@ -14,7 +14,8 @@ and normalises its values; anything unknown is refused with a translated
 - ``rows_statement`` — the filtered, scoped, sorted SELECT of every matching dossier (what
   exports stream with a server-side cursor), one statement;
 - ``fetch_page`` — one page of ``PAGE_SIZE`` rows by keyset on (sort key, number), never
-  OFFSET, plus one query each for the page's followers and labels;
+  OFFSET, plus one query each for the page's followers, labels and threads (unread
+  messages of the agent, pending correction requests);
 - ``tab_counts`` — the counters of every tab of one or several procedures in one query
   (``COUNT(*) FILTER (WHERE …)`` on PostgreSQL, ``SUM(CASE …)`` on SQLite), never
   ``COUNT(DISTINCT …)``: every join is one row per dossier at most;
@@ -70,6 +71,7 @@ from ..models import (
     Follow,
     InstructorGroup,
     Label,
+    Message,
     Procedure,
     ProcedureRevision,
     SavedView,
@@ -140,6 +142,8 @@ DEFAULT_COLUMNS = (
     "updated_at",
     "followers",
     "labels",
+    "messages",
+    "correction",
 )
 
 _ORDERED = ("eq", "lt", "le", "gt", "ge", "between")
@@ -357,6 +361,8 @@ def _system_columns(procedure: Procedure, user) -> list[Column]:
             (*_CHOICE, *_PRESENCE),
             choices=tuple((str(label_id), name) for label_id, name in labels),
         ),
+        Column("messages", str(_l("Unread messages")), "unread", _PRESENCE, nullable=False),
+        Column("correction", str(_l("Waiting for corrections")), "correction", ("eq",)),
     ]
 
 
@@ -592,7 +598,7 @@ def _checked_value(column: Column, operator: str, value: Any) -> Any:
                 column, _l("choose at most %(num)d values.", num=MAX_CHOSEN_VALUES)
             )
         return chosen
-    if column.kind == "boolean":
+    if column.kind in ("boolean", "correction"):
         parsed = parse_boolean(value)
         if parsed is None:
             raise _refused_value(column, _l("choose yes or no."))
@@ -762,8 +768,9 @@ def _path(stable_id: str, part: str | None = None) -> sa.ColumnElement:
 class _Sql:
     """How values are read, per database."""
 
-    def __init__(self, dialect: str) -> None:
+    def __init__(self, dialect: str, user_id: int | None = None) -> None:
         self.postgresql = dialect == "postgresql"
+        self.user_id = user_id  # whose unread counters a statement reads
 
     def document(self, column: Column) -> sa.ColumnElement:
         return getattr(Dossier, column.document)
@@ -854,6 +861,67 @@ def _first_label() -> sa.ScalarSelect:
     )
 
 
+def _unread_messages(user_id: int | None) -> sa.Select:
+    """The messages of the row's dossier unread by the person, as the message thread
+    counts them for an agent (``plugins.messaging.services.unread_counts``): not deleted,
+    written by someone else, after the person's marker on their follow (only followed
+    dossiers have a marker, so only they have a counter)."""
+    return (
+        sa.select(Message.id)
+        .join(
+            Follow,
+            sa.and_(Follow.dossier_id == Message.dossier_id, Follow.user_id == user_id),
+        )
+        .where(
+            Message.dossier_id == Dossier.id,
+            Message.deleted_at.is_(None),
+            sa.or_(Message.author_id.is_(None), Message.author_id != user_id),
+            sa.or_(Follow.messages_seen_at.is_(None), Message.created_at > Follow.messages_seen_at),
+        )
+        .correlate(Dossier)
+    )
+
+
+def _pending_corrections() -> sa.Select:
+    """The correction requests of the row's dossier the applicant has not answered yet."""
+    return (
+        sa.select(Message.id)
+        .where(
+            Message.dossier_id == Dossier.id,
+            Message.correction_reason.is_not(None),
+            Message.correction_resolved_at.is_(None),
+        )
+        .correlate(Dossier)
+    )
+
+
+def _thread_statement(ids: list[int], user_id: int) -> sa.Select:
+    """(dossier, unread messages, pending correction) of a page's dossiers, in one query:
+    one pass over their messages, the person's follow joined at most once per message."""
+    unread = sa.and_(
+        Follow.id.is_not(None),
+        Message.deleted_at.is_(None),
+        sa.or_(Message.author_id.is_(None), Message.author_id != user_id),
+        sa.or_(Follow.messages_seen_at.is_(None), Message.created_at > Follow.messages_seen_at),
+    )
+    waiting = sa.and_(
+        Message.correction_reason.is_not(None), Message.correction_resolved_at.is_(None)
+    )
+    return (
+        sa.select(
+            Message.dossier_id,
+            sa.func.sum(sa.case((unread, 1), else_=0)),
+            sa.func.max(sa.case((waiting, 1), else_=0)),
+        )
+        .outerjoin(
+            Follow,
+            sa.and_(Follow.dossier_id == Message.dossier_id, Follow.user_id == user_id),
+        )
+        .where(Message.dossier_id.in_(ids))
+        .group_by(Message.dossier_id)
+    )
+
+
 def _value(column: Column, sql: _Sql) -> sa.ColumnElement:
     """The column's value as SQL compares and sorts it."""
     kind = column.kind
@@ -880,6 +948,10 @@ def _value(column: Column, sql: _Sql) -> sa.ColumnElement:
         return _followers_count()
     if kind == "labels":
         return _first_label()
+    if kind == "unread":
+        return _unread_messages(sql.user_id).with_only_columns(sa.func.count()).scalar_subquery()
+    if kind == "correction":
+        return sa.case((sa.exists(_pending_corrections()), 1), else_=0)
     if kind == "number":
         return sql.number(column)
     if kind == "boolean":
@@ -931,6 +1003,12 @@ def _filter_clause(item: Filter, column: Column, sql: _Sql) -> sa.ColumnElement[
             labelled = labelled.where(dossier_label.c.label_id.in_([int(v) for v in value]))
         found = sa.exists(labelled)
         return found if op in ("in", "not_empty") else ~found
+    if kind == "unread":
+        unread = sa.exists(_unread_messages(sql.user_id))
+        return unread if op == "not_empty" else ~unread
+    if kind == "correction":
+        waiting = sa.exists(_pending_corrections())
+        return waiting if value == "true" else ~waiting
     if kind == "group":
         chosen = Dossier.group_id.in_([int(v) for v in value])
         return chosen if op == "in" else sa.or_(Dossier.group_id.is_(None), ~chosen)
@@ -1081,7 +1159,7 @@ def rows_statement(query: TableQuery, user, columns: Catalogue) -> sa.Select:
     """Every dossier the query matches, in its order, with the chosen columns' raw values
     (``Column.text`` formats them). One statement; exports stream it, in batches, with a
     server-side cursor. The query must have passed ``validate``."""
-    sql = _Sql(_dialect())
+    sql = _Sql(_dialect(), user.id)
     sort_column = columns.get(query.sort.column)
     sort_key = _value(sort_column, sql)
     return (
@@ -1104,6 +1182,8 @@ class Row:
     followers: list[str] = field(default_factory=list)
     followed_by_me: bool = False
     labels: list[tuple[int, str, str]] = field(default_factory=list)
+    unread: int = 0
+    pending_correction: bool = False
 
 
 @dataclass
@@ -1116,7 +1196,7 @@ class Page:
 def page_statement(query: TableQuery, user, columns: Catalogue) -> sa.Select:
     """The one SELECT of a page's rows (``PAGE_SIZE + 1`` of them, to know whether there is
     a next page), at the query's cursor; backwards pages come in reverse order."""
-    sql = _Sql(_dialect())
+    sql = _Sql(_dialect(), user.id)
     sort_column = columns.get(query.sort.column)
     sort_key = _value(sort_column, sql)
     position = _decode_cursor(query.cursor, query.sort)
@@ -1138,9 +1218,10 @@ def page_statement(query: TableQuery, user, columns: Catalogue) -> sa.Select:
 
 
 def fetch_page(query: TableQuery, user, columns: Catalogue) -> Page:
-    """One page of ``PAGE_SIZE`` rows at the query's cursor, in three queries whatever the
-    page holds: the rows, their followers, their labels (and, once per request, the
-    agent's groups: ``group_hint``)."""
+    """One page of ``PAGE_SIZE`` rows at the query's cursor, in four queries whatever the
+    page holds: the rows, their followers, their labels, their threads (unread messages,
+    pending corrections), each only when a shown column or the tab needs it (and, once
+    per request, the agent's groups: ``group_hint``)."""
     statement = page_statement(query, user, columns)
     position = _decode_cursor(query.cursor, query.sort)
     backwards = position is not None and position[0] == "before"
@@ -1219,6 +1300,10 @@ def _add_people_and_labels(rows: list[Row], query: TableQuery, user) -> None:
         )
         for dossier_id, label_id, name, color in labels:
             by_id[dossier_id].labels.append((label_id, name, color))
+    if "messages" in query.columns or "correction" in query.columns:
+        for dossier_id, unread, waiting in db.session.execute(_thread_statement(ids, user.id)):
+            by_id[dossier_id].unread = int(unread or 0)
+            by_id[dossier_id].pending_correction = bool(waiting)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1320,7 +1405,7 @@ def neighbours(
 ) -> tuple[int | None, int | None]:
     """The dossiers just before and after ``dossier_id`` in the query's order (None at an
     end, or both None when the dossier is not among the query's rows)."""
-    sql = _Sql(_dialect())
+    sql = _Sql(_dialect(), user.id)
     sort_column = columns.get(query.sort.column)
     sort_key = _value(sort_column, sql)
     base = _base(query, user, columns, sql)

@@ -18,7 +18,10 @@ from ..security import visible_dossiers, visible_procedures
 from ..workflow import state_label
 from .administrations import AdministrationMembersView
 from .audit import register as register_audit
+from .batch import register as register_batch
+from .exports import register as register_exports
 from .form_editor import FormEditorView
+from .integrations import register as register_integrations
 from .mails import WrittenMailView
 from .procedure_admin import ProcedureAdminView, ProcedureHubView
 from .procedure_parts import register as register_procedure_parts
@@ -166,6 +169,8 @@ def register(appbuilder: AppBuilder) -> None:
     )
     appbuilder.add_view_no_menu(FormEditorView)
     register_workspace(appbuilder)  # the agent workspace and the expert's page
+    register_batch(appbuilder)  # batch actions, mail preferences, daily digest
+    register_exports(appbuilder)  # exports of the tables, their cleanup
     register_audit(appbuilder)
     register_stats_views(appbuilder)
     appbuilder.add_view(
@@ -184,3 +189,4 @@ def register(appbuilder: AppBuilder) -> None:
         category="Instruction",
     )
     register_procedure_parts(appbuilder)
+    register_integrations(appbuilder)  # API tokens, webhooks, the REST API

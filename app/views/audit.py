@@ -26,6 +26,7 @@ from ..extensions import db
 from ..models import AuditEvent, DossierState, FieldDefinition, Procedure, ProcedureRevision, User
 from ..security import can_administer_procedure
 from ..services.audit import Action
+from ..services.authentication import Action as SignIn
 from ..workflow import state_label
 
 PER_PAGE = 50
@@ -48,6 +49,14 @@ ACTION_LABELS: dict[str, Any] = {
     Action.USER_DELETED: _l("Account deleted"),
     Action.TOKEN_CREATED: _l("API token created"),
     Action.TOKEN_REVOKED: _l("API token revoked"),
+    SignIn.LOGIN_FAILED: _l("Failed sign-in"),
+    SignIn.LOCKED: _l("Account locked after failed sign-ins"),
+    SignIn.TWO_FACTOR_FAILED: _l("Wrong second-factor code"),
+    SignIn.TWO_FACTOR_ENABLED: _l("Two-factor authentication turned on"),
+    SignIn.TWO_FACTOR_DISABLED: _l("Two-factor authentication turned off"),
+    SignIn.TWO_FACTOR_RESET: _l("Two-factor authentication reset by the platform admin"),
+    SignIn.RECOVERY_CODE_USED: _l("Recovery code used"),
+    SignIn.LOGGED_OUT_EVERYWHERE: _l("Signed out everywhere"),
 }
 """Actions the filter offers, in this order. Entries of other actions (plugins') show
 their code."""

@@ -227,6 +227,7 @@ class FormEditorView(BaseView):
     @has_access
     def add(self, procedure_id: int):
         form = request.form
+        administered_procedure_or_404(procedure_id)  # someone else's procedure: 404 first
         if form.get("type") not in registry.names():
             flash(_("Choose a type from the list."), "danger")
             return redirect(

@@ -16,11 +16,11 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
-from wtforms import BooleanField
+from wtforms import BooleanField, SelectField
 from wtforms.validators import NumberRange
 
 from ..extensions import db
-from ..models import Administration, Dossier, Procedure, ProcedureState
+from ..models import Administration, DeclarativeMode, Dossier, FilerKind, Procedure, ProcedureState
 from ..security import administered_administration_ids, administered_procedures, is_platform_admin
 from ..services import procedure_exchange, procedures
 from ..services.procedures import ProcedureError
@@ -122,6 +122,28 @@ PROCEDURE_LABELS = {
 }
 
 
+# Enumerations offered with words, not their stored values ("none", "person").
+DECLARATIVE_MODES = {
+    DeclarativeMode.none: _l("No: agents decide on every dossier"),
+    DeclarativeMode.in_review: _l("Yes: submitted dossiers go straight to review"),
+    DeclarativeMode.accepted: _l("Yes: submitted dossiers are accepted at once"),
+}
+FILER_KINDS = {
+    FilerKind.person: _l("A person"),
+    FilerKind.company: _l("A company or an organisation"),
+}
+
+
+def _choice_field(name: str, labels: dict, default, description=None) -> SelectField:
+    return SelectField(
+        PROCEDURE_LABELS[name],
+        choices=[(value.value, label) for value, label in labels.items()],
+        default=default.value,
+        description=description if description is not None else "",
+        render_kw={"class": "form-control"},
+    )
+
+
 class ProcedureAdminView(ModelView):
     """The settings of procedures, for their administrators."""
 
@@ -148,21 +170,28 @@ class ProcedureAdminView(ModelView):
     description_columns = {
         "retention_months": _l("How long decided dossiers are kept (1 to 60 months)."),
         "draft_retention_days": _l("Untouched drafts are deleted after this many days."),
-        "declarative_mode": _l(
-            "Submitted dossiers go straight to review, or are accepted, with no agent action."
-        ),
         "deadline_at": _l("The procedure closes by itself at this date and time."),
     }
 
-    # Check boxes: FAB would make them required because the columns are not nullable.
+    # Check boxes: FAB would make them required because the columns are not nullable;
+    # enumerations: FAB would offer their stored values ("none", "person") as the choices.
     add_form_extra_fields = edit_form_extra_fields = {
-        name: BooleanField(PROCEDURE_LABELS[name], default=False)
-        for name in (
-            "allow_on_behalf",
-            "hide_agent_identity",
-            "experts_can_message",
-            "sections_as_steps",
-        )
+        **{
+            name: BooleanField(PROCEDURE_LABELS[name], default=False)
+            for name in (
+                "allow_on_behalf",
+                "hide_agent_identity",
+                "experts_can_message",
+                "sections_as_steps",
+            )
+        },
+        "declarative_mode": _choice_field(
+            "declarative_mode",
+            DECLARATIVE_MODES,
+            DeclarativeMode.none,
+            _l("Submitted dossiers go straight to review, or are accepted, with no agent action."),
+        ),
+        "filer_kind": _choice_field("filer_kind", FILER_KINDS, FilerKind.person),
     }
 
     def pre_add(self, item: Procedure) -> None:

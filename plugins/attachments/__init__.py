@@ -58,9 +58,14 @@ def _delete_files_of_deleted_dossier(sender, dossier, **_extra) -> None:
 
 def init_app(app: Flask, appbuilder: AppBuilder) -> None:
     configure(app)
-    from . import scanning, services, tasks, views  # noqa: F401  (handlers and tasks register)
+    from app.services import attestations
+
+    from . import admin_views, procedure_files, scanning, services, tasks, views  # noqa: F401
 
     services.listen_for_deletions()
+    appbuilder.add_view_no_menu(admin_views.ProcedureFilesView)
+    app.add_template_global(admin_views.file_choice, "procedure_file")
+    attestations.set_image_source(app, procedure_files.image_data_url)
     signals.dossier_deleting.connect(_delete_files_of_deleted_dossier, weak=False)
     csrf = app.extensions.get("csrf")
     if csrf is not None:

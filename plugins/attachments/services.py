@@ -58,6 +58,7 @@ DEFAULT_LIMITS: dict[str, int] = {
     AttachmentUse.logo: 5 * MB,
     AttachmentUse.notice: 20 * MB,
     AttachmentUse.export: 2048 * MB,
+    AttachmentUse.signature: 2 * MB,
 }
 """Largest file per use, in bytes (``ATTACHMENT_LIMITS`` overrides, per use)."""
 
@@ -71,8 +72,24 @@ USE_FAMILIES: dict[str, frozenset[str] | None] = {
     AttachmentUse.logo: frozenset({_F.image}),
     AttachmentUse.notice: frozenset({_F.document}),
     AttachmentUse.export: None,
+    AttachmentUse.signature: frozenset({_F.image}),
 }
 """Families accepted per use; a form field's own options decide for ``form_field``."""
+
+WEB_IMAGES = frozenset({"image/png", "image/jpeg"})
+USE_TYPES: dict[str, frozenset[str]] = {
+    AttachmentUse.logo: WEB_IMAGES,
+    AttachmentUse.signature: WEB_IMAGES,
+    AttachmentUse.notice: frozenset({"application/pdf"}),
+}
+"""Uses narrower than their family: the logo and the signature are shown on the portal
+and drawn in PDFs, which PNG and JPEG suit everywhere (no SVG: it can carry scripts); the
+notice is read by anyone, so it is a PDF."""
+
+TYPE_NAMES = {"image/png": "PNG", "image/jpeg": "JPEG", "application/pdf": "PDF"}
+
+PROCEDURE_FILE_USES = (AttachmentUse.logo, AttachmentUse.notice, AttachmentUse.signature)
+"""Files that belong to a procedure rather than to a dossier; its administrators send them."""
 
 STAFF = frozenset({Roles.ADMIN, Roles.ADMINISTRATOR, Roles.AGENT})
 """Roles that instruct dossiers: they see private annotations and build dossier archives."""
@@ -95,6 +112,7 @@ class UploadTarget:
     use: AttachmentUse
     max_size: int
     families: frozenset[str] | None = None
+    types: frozenset[str] | None = None
     max_files: int | None = None
     dossier_id: int | None = None
     field_stable_id: str | None = None
@@ -107,7 +125,7 @@ class UploadTarget:
             "max_size": self.max_size,
             "max_files": self.max_files,
             "families": sorted(self.families or sniffing.Family.ALL),
-            "accept": sniffing.accept_attribute(self.families),
+            "accept": sniffing.accept_attribute(self.families, self.types),
         }
 
 
@@ -153,6 +171,7 @@ def target_for(
         use=use,
         max_size=limit,
         families=USE_FAMILIES.get(use),
+        types=USE_TYPES.get(use),
         dossier_id=dossier.id if dossier is not None else None,
         procedure_id=procedure.id if procedure is not None else None,
         message_id=message.id if message is not None else None,
@@ -182,7 +201,7 @@ def authorize_upload(
         use = AttachmentUse(use)
     except ValueError:
         use = None
-    if use in (AttachmentUse.logo, AttachmentUse.notice):
+    if use in PROCEDURE_FILE_USES:
         procedure = db.session.get(Procedure, procedure_id) if procedure_id else None
         if procedure is None or not can_administer_procedure(user, procedure):
             raise _not_found()
@@ -315,6 +334,41 @@ def store_upload(
     return attachment
 
 
+def store_generated(
+    stream: BinaryIO, filename: str, mime: str, family: str, target: UploadTarget, user=None
+) -> Attachment:
+    """Store a file the platform made itself (an agent's export); the caller commits.
+
+    Its type is the one its maker states, not sniffed (JSON is no upload type), and it is
+    not scanned: it holds text from the database, or files scanned on their way in. Read
+    in chunks like an upload, checked against the target's size limit as it streams.
+    """
+    name = names.normalise_name(filename)
+
+    def chunks() -> Iterator[bytes]:
+        size = 0
+        for chunk in iter(lambda: stream.read(CHUNK_SIZE), b""):
+            size += len(chunk)
+            if size > target.max_size:
+                raise UploadRefused(_too_large(name, target.max_size), status=413)
+            yield chunk
+
+    storage = get_storage()
+    received = storage.receive(chunks())
+    try:
+        verdict = sniffing.Verdict(mime=mime, family=family, extension="")
+        attachment = _record(received, verdict, name, mime, target, user)
+        attachment.scan_status = ScanStatus.not_scanned
+        _lock_storage_keys([received.key])
+        db.session.flush()
+        storage.commit(received)
+        db.session.info.setdefault(_STORED, set()).add(received.key)
+    except BaseException:
+        storage.discard(received)
+        raise
+    return attachment
+
+
 def _checked_chunks(
     stream: BinaryIO, filename: str | None, target: UploadTarget, verdicts: list
 ) -> Iterator[bytes]:
@@ -325,7 +379,16 @@ def _checked_chunks(
         head += chunk
     if not head:
         raise UploadRefused(_l("The file “%(name)s” is empty.", name=shown))
-    verdicts.append(sniffing.classify(head, shown, target.families))
+    verdict = sniffing.classify(head, shown, target.families)
+    if target.types is not None and verdict.mime not in target.types:
+        raise UploadRefused(
+            _l(
+                "The file “%(name)s” is refused: only %(formats)s files are accepted here.",
+                name=shown,
+                formats=", ".join(sorted(TYPE_NAMES.get(t, t) for t in target.types)),
+            )
+        )
+    verdicts.append(verdict)
     size = 0
     for chunk in chain([head], iter(lambda: stream.read(CHUNK_SIZE), b"")):
         size += len(chunk)
@@ -347,6 +410,14 @@ def megabytes(size: int) -> str:
     value = size / MB
     shown = f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
     return str(_l("%(size)s MB", size=shown))
+
+
+def file_size(size: int) -> str:
+    """A file's size for people: ``45 kB`` under a megabyte (not ``0.0 MB``), else
+    ``1.2 MB``."""
+    if size < MB:
+        return str(_l("%(size)s kB", size=max(1, round(size / 1024))))
+    return megabytes(size)
 
 
 _PRINTABLE = set(string.printable) - set("\r\n\t\x0b\x0c")
@@ -496,6 +567,8 @@ def can_download(user, attachment: Attachment) -> bool:
       opinion that holds the file) and message files not sent yet (their uploader only);
     - a logo or notice: anyone once the procedure is published or closed, else those who
       see the procedure in the back office;
+    - an attestation's signature image: the procedure's administrators only (it is drawn
+      in the attestation PDF, never served to the public);
     - any other file (a fresh upload, an export): its uploader only.
     """
     authenticated = user is not None and getattr(user, "is_authenticated", False)
@@ -527,6 +600,11 @@ def can_download(user, attachment: Attachment) -> bool:
         return authenticated and (
             can_see_procedure(user, procedure) or can_administer_procedure(user, procedure)
         )
+    if attachment.procedure_id is not None and attachment.use == AttachmentUse.signature:
+        procedure = db.session.get(Procedure, attachment.procedure_id)
+        if procedure is None:
+            return is_uploader
+        return authenticated and can_administer_procedure(user, procedure)
     return is_uploader
 
 
@@ -607,7 +685,7 @@ def describe(attachment: Attachment) -> dict[str, Any]:
         "id": attachment.id,
         "name": attachment.original_name,
         "size": attachment.size,
-        "size_text": megabytes(attachment.size),
+        "size_text": file_size(attachment.size),
         "type": attachment.sniffed_type,
         "family": attachment.family,
         "scan_status": attachment.scan_status.value,

@@ -202,12 +202,16 @@ def families_text(families: Collection[str]) -> str:
     return ", ".join(str(FAMILY_LABELS[f]) for f in Family.ALL if f in families)
 
 
-def accept_attribute(families: Collection[str] | None = None) -> str:
-    """The ``accept`` attribute of a file input for these families (a hint to the browser;
-    the server decides on the content)."""
+def accept_attribute(
+    families: Collection[str] | None = None, types: Collection[str] | None = None
+) -> str:
+    """The ``accept`` attribute of a file input for these families, narrowed to ``types``
+    (MIME types) when given (a hint to the browser; the server decides on the content)."""
     wanted = set(Family.ALL if families is None else families)
     extensions: set[str] = set()
-    for kind in KINDS.values():
+    for mime, kind in KINDS.items():
+        if types is not None and mime not in types:
+            continue
         if kind.family in wanted:
             extensions.update(kind.extensions)
         extensions.update(ext for ext, family in kind.also.items() if family in wanted)

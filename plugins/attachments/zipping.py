@@ -71,18 +71,32 @@ def dossier_files(dossier: Dossier) -> list[Attachment]:
 
 def dossier_archive(dossier: Dossier) -> ZipStream:
     """The ZIP of a dossier, ready to stream (iterate it; ``len()`` is its size)."""
+    archive = ZipStream(sized=True)
+    for path, content, size in dossier_entries(dossier):
+        if size is None:
+            archive.add(content, path)
+        else:
+            archive.add(content, path, size=size)
+    return archive
+
+
+def dossier_entries(dossier: Dossier) -> list[tuple[str, Any, int | None]]:
+    """What a dossier's archive holds, as (path, content, size): the PDF of its answers
+    (bytes, size None), then each file that may be handed out (its chunks, read from
+    storage only when iterated). Also used by the agents' ZIP exports of many dossiers."""
     files = dossier_files(dossier)
     fields = _fields(dossier)
-    archive = ZipStream(sized=True)
-    archive.add(answers_pdf(dossier, files, fields), _stem(dossier) + ".pdf")
+    entries: list[tuple[str, Any, int | None]] = [
+        (_stem(dossier) + ".pdf", answers_pdf(dossier, files, fields), None)
+    ]
     storage = get_storage()
     used: set[str] = set()
     for attachment in files:
         if attachment.scan_status in SKIPPED:
             continue
         path = _unique(f"{_folder(attachment, fields)}/{attachment.original_name}", used)
-        archive.add(storage.iter_chunks(attachment.storage_key), path, size=attachment.size)
-    return archive
+        entries.append((path, storage.iter_chunks(attachment.storage_key), attachment.size))
+    return entries
 
 
 def _fields(dossier: Dossier) -> dict[str, FieldDefinition]:

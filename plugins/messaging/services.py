@@ -25,11 +25,12 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from app import workflow
+from app import signals, workflow
 from app.extensions import db
 from app.models import (
     AuthorKind,
@@ -323,6 +324,7 @@ def write(dossier: Dossier, author, kind: AuthorKind, body: str) -> Message:
     db.session.add(message)
     db.session.flush()
     notifications.schedule(message)
+    signals.message_posted.send(current_app._get_current_object(), message=message, dossier=dossier)
     return message
 
 

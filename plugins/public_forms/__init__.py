@@ -25,7 +25,7 @@ def portal_context() -> dict:
 
 
 def init_app(app: Flask, appbuilder: AppBuilder) -> None:
-    from .views import accounts, catalogue, dossiers, filing  # noqa: F401  (routes)
+    from .views import accounts, catalogue, dossiers, filing, prefill  # noqa: F401  (routes)
 
     app.register_blueprint(blueprint)
     app.extensions.setdefault("guichet_plugins", []).append(__name__)

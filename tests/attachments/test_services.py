@@ -112,6 +112,13 @@ def test_limits_are_configurable_per_use(make_app):
         assert services.use_limit("logo") == 5 * MB
 
 
+def test_a_file_size_is_shown_in_kilobytes_under_a_megabyte(world):
+    with world.app.test_request_context():
+        assert services.file_size(45).startswith("1 k")  # not "0.0 MB"
+        assert services.file_size(300_000).startswith("293 k")
+        assert services.file_size(5 * MB // 2) == services.megabytes(5 * MB // 2)
+
+
 def test_a_message_over_its_limit_is_refused(make_app):
     from .conftest import build_world
 

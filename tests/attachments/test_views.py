@@ -135,6 +135,9 @@ def test_with_csrf_on_a_post_without_token_is_refused_and_one_with_it_passes(mak
             "csrf_token": token,
         },
     )
+    # Signing in starts a new session: the login page's token is void, a page gives one.
+    page = client.get("/mes-dossiers").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     refused = raw_upload(client, world, PDF, "a.pdf")
     assert refused.status_code == 400 and "session" in refused.json["error"]
     url = f"{UPLOAD}?use=form_field&dossier={world.draft_id}&field=pj"

@@ -431,7 +431,7 @@ def test_keyset_pages_cover_every_row_once_forwards_and_backwards(world, many, s
     assert first.previous_cursor is None and first.next_cursor
 
 
-def test_a_page_costs_three_queries_whatever_it_holds(world, many):
+def test_a_page_costs_four_queries_whatever_it_holds(world, many):
     columns = tables.catalogue(world.procedure, world.me)
     query = tables.validate(
         TableQuery(world.procedure.id, tab="to_follow", columns=tables.DEFAULT_COLUMNS), columns
@@ -449,7 +449,8 @@ def test_a_page_costs_three_queries_whatever_it_holds(world, many):
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", record)
     assert len(page.rows) == PAGE_SIZE
-    assert len(statements) == 3  # rows, followers, labels (the agent's groups are known)
+    # rows, followers, labels, threads (unread, corrections); the agent's groups are known
+    assert len(statements) == 4
     rows_sql, parameters = statements[0]
     if "OFFSET" in rows_sql:  # SQLite's dialect always writes "LIMIT ? OFFSET ?"
         assert list(parameters)[-1] == 0

@@ -24,7 +24,12 @@ def admin(app):
         make.administration(other)
         procedure = procedures.create_procedure(administration, "Aide au permis de conduire")
         db.session.commit()
-        return {"me": me.username, "other": other.username, "pid": procedure.id}
+        return {
+            "me": me.username,
+            "other": other.username,
+            "pid": procedure.id,
+            "administration": administration.id,
+        }
 
 
 def fields_of(app, pid, private=False):
@@ -50,8 +55,24 @@ def edit(client, pid, sid, **data):
 
 
 def test_an_administrator_builds_publishes_and_revises_a_complete_procedure(app, client, admin):
+    """The whole journey through HTTP only: create, add every type, a repetition, a section
+    shown on a condition, a group with a routing rule, an eligibility rule; publish; revise."""
     make.login(client, admin["me"])
-    pid = admin["pid"]
+    response = client.post(
+        "/admin/procedures/add",
+        data={
+            "administration": admin["administration"],
+            "title": "Aide au permis de conduire",
+            "description": "Une aide pour passer le permis.",
+            "retention_months": "12",
+            "draft_retention_days": "180",
+            "declarative_mode": "none",
+            "filer_kind": "person",
+        },
+    )
+    assert response.status_code == 302
+    pid = int(re.search(r"/procedures/(\d+)/", response.location).group(1))
+    assert pid != admin["pid"]
     ids = {}
     # One field of every type, the repetition's children inside it.
     for field_type in registry.all_types():
@@ -103,14 +124,17 @@ def test_an_administrator_builds_publishes_and_revises_a_complete_procedure(app,
     )
     page = client.get(f"/procedures/{pid}/form").get_data(as_text=True)
     assert "Situation particulière" in page and "affiché sous condition" in page
+    assert f'<iframe id="form-preview" src="/apercu/{pid}"' in page
+    preview = client.get(f"/apercu/{pid}").get_data(as_text=True)
+    assert "Situation particulière" in preview and "Prénom de l&#39;enfant" in preview
 
-    # Routing rule on the drop-down, and an eligibility rule.
+    # A second instructor group with a routing rule on the drop-down, and an eligibility rule.
+    assert client.post(f"/procedures/{pid}/groups", data={"name": "Permis A"}).status_code == 302
     with app.app_context():
-        procedure = db.session.get(Procedure, pid)
-        db.session.add(InstructorGroup(procedure=procedure, name="Permis A", position=0))
-        db.session.commit()
         group_id = db.session.scalar(
-            sa.select(InstructorGroup.id).where(InstructorGroup.name == "Permis A")
+            sa.select(InstructorGroup.id).where(
+                InstructorGroup.procedure_id == pid, InstructorGroup.name == "Permis A"
+            )
         )
     assert (
         client.post(
@@ -258,3 +282,51 @@ def test_another_administrator_gets_404_everywhere(client, admin):
         ).status_code
         == 404
     )
+
+
+def test_the_editor_shows_the_live_preview_beside_the_fields(client, admin):
+    make.login(client, admin["me"])
+    pid = admin["pid"]
+    add(client, pid, "text", "Numéro de permis")
+    page = client.get(f"/procedures/{pid}/form").get_data(as_text=True)
+    frame = re.search(r"<iframe[^>]*>", page).group(0)
+    assert f'src="/apercu/{pid}"' in frame
+    assert re.search(r'title="[^"]*Aide au permis de conduire[^"]*"', frame)  # named for readers
+    assert 'aria-describedby="form-preview-hint"' in frame
+    assert f'href="/apercu/{pid}" target="_blank"' in page  # the same preview, full page
+    assert "guichet/form-preview.js" in page
+    # The editor itself is never framed; it frames its own pages only ('self').
+    policy = client.get(f"/procedures/{pid}/form").headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "frame-src" not in policy and "child-src" not in policy
+    # The preview it shows, after a change, is the form as it is now.
+    add(client, pid, "date", "Date de naissance")
+    preview = client.get(f"/apercu/{pid}")
+    assert "Numéro de permis" in preview.get_data(as_text=True)
+    assert "Date de naissance" in preview.get_data(as_text=True)
+
+
+def test_only_the_preview_may_be_framed_and_only_by_guichet_itself(app, client, admin):
+    make.login(client, admin["me"])
+    pid = admin["pid"]
+    preview = client.get(f"/apercu/{pid}")
+    assert preview.status_code == 200
+    assert "frame-ancestors 'self'" in preview.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in preview.headers["Content-Security-Policy"]
+    assert preview.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert preview.headers["Cache-Control"] == "no-store"
+    for other in ("/", f"/procedures/{pid}/rules"):
+        response = client.get(other)
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
+    client.get("/logout/")
+    make.login(client, admin["other"])
+    assert client.get(f"/apercu/{pid}").status_code == 404
+
+
+def test_private_annotations_have_no_applicant_preview(client, admin):
+    make.login(client, admin["me"])
+    pid = admin["pid"]
+    add(client, pid, "textarea", "Avis du service", private="1")
+    page = client.get(f"/procedures/{pid}/annotations").get_data(as_text=True)
+    assert "<iframe" not in page

@@ -1,11 +1,19 @@
 """Administrators build their procedures through the settings form and the hub."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
 import factories as make
 from app.extensions import db
-from app.models import FieldDefinition, Procedure, ProcedureState
+from app.models import (
+    DeclarativeMode,
+    FieldDefinition,
+    FilerKind,
+    Procedure,
+    ProcedureState,
+)
 from app.security import Roles
 
 
@@ -58,6 +66,32 @@ def test_an_administrator_creates_a_procedure_that_opens_on_its_hub(app, client,
         assert [g.name for g in procedure.groups] == ["Groupe par défaut"]
         hub = client.get(response.location).get_data(as_text=True)
         assert "Permis de végétaliser" in hub and "Mode test" in hub
+
+
+def test_the_settings_offer_words_for_the_declarative_mode_and_who_files(app, client, setup):
+    make.login(client, setup["me"])
+    page = client.get("/admin/procedures/add").get_data(as_text=True)
+    options = dict(re.findall(r'<option[^>]*value="([a-z_]+)"[^>]*>\s*([^<]*?)\s*<', page))
+    for value in ("none", "in_review", "accepted", "person", "company"):
+        assert options[value] and options[value] != value
+    client.post(
+        "/admin/procedures/add",
+        data=settings(
+            administration=setup["administration"],
+            filer_kind="company",
+            declarative_mode="accepted",
+        ),
+    )
+    with app.app_context():
+        procedure = db.session.scalar(
+            sa.select(Procedure).where(Procedure.title == "Permis de végétaliser")
+        )
+        assert procedure.filer_kind == FilerKind.company
+        assert procedure.declarative_mode == DeclarativeMode.accepted
+        edit = client.get(f"/admin/procedures/edit/{procedure.id}").get_data(as_text=True)
+    assert re.search(
+        r'<option[^>]*selected[^>]*value="company"|<option[^>]*value="company"[^>]*selected', edit
+    )
 
 
 def test_a_retention_outside_1_to_60_months_is_refused_with_a_message(app, client, setup):

@@ -41,7 +41,9 @@ class SetPasswordView(BaseView):
         if request.method == "GET":
             return self._page(token, user=user, errors={})
         password = request.form.get("password", "")
-        errors = accounts.password_problems(password, request.form.get("confirmation", ""))
+        errors = accounts.new_password_problems(
+            password, request.form.get("confirmation", ""), user.email
+        )
         if errors:
             return self._page(token, 422, user=user, errors=errors)
         accounts.set_password(user, password)

@@ -1,9 +1,8 @@
 """The attestation template of a procedure: on or off, title, text, footer, PDF preview.
 
-The signature image is not offered yet: storing an upload is the attachments plugin's job,
-and the core does not call plugins (they call the core). It waits for a core entry point
-that stores an image, and an ``AttachmentUse`` for signatures;
-``AttestationTemplate.signature_id`` is ready for it.
+The signature image is stored by the attachments plugin (the core does not call plugins):
+its upload form, on this page, posts to the plugin's ``ProcedureFilesView``, and the PDF
+draws it through the image source the plugin registers (``attestations.set_image_source``).
 """
 
 from __future__ import annotations

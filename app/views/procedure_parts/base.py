@@ -33,6 +33,7 @@ TABS = (
     ("labels", "ProcedureLabelsView.index", _l("Labels")),
     ("mails", "ProcedureMailsView.index", _l("Emails")),
     ("attestation", "ProcedureAttestationView.index", _l("Attestation")),
+    ("files", "ProcedureFilesView.index", _l("Logo and notice")),  # the attachments plugin's
 )
 HUB_ENDPOINT = "ProcedureHubView.index"
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash
@@ -23,7 +23,7 @@ from werkzeug.security import check_password_hash
 from app.extensions import db, limiter
 from app.models import User
 from app.security import Roles, role_names
-from app.services import accounts, mail
+from app.services import accounts, authentication, mail
 
 from .. import blueprint
 from .catalogue import portal_error, safe_next
@@ -286,6 +286,9 @@ def login():
     if errors:
         return _login_page(values, errors, next_page, 422)
     user = current_app.appbuilder.sm.auth_user_db(email, password)
+    if user is None and g.get("login_locked_until") is not None:
+        errors["email"] = authentication.login_locked_message(g.login_locked_until)
+        return _login_page(values, errors, next_page, 429)
     if user is None:
         waiting = accounts.find_user_by_email(email)
         if (

@@ -22,14 +22,13 @@ from sqlalchemy.orm import contains_eager
 from app.extensions import db
 from app.models import (
     Administration,
-    Attachment,
     Dossier,
     DossierState,
     Procedure,
     ProcedureState,
     utcnow,
 )
-from plugins.attachments.services import download_url
+from plugins.attachments.procedure_files import portal_files
 
 from .. import blueprint
 
@@ -257,10 +256,6 @@ def _availability(procedure: Procedure) -> str:
     return "open"
 
 
-def _attachment(attachment_id: int | None) -> Attachment | None:
-    return db.session.get(Attachment, attachment_id) if attachment_id else None
-
-
 @blueprint.route("/commencer/<slug>")
 def start(slug: str):
     """What a procedure is about and what to prepare, then the "Start" button. A closed
@@ -282,7 +277,6 @@ def start(slug: str):
             .order_by(Dossier.updated_at.desc())
             .limit(5)
         ).all()
-    logo, notice = _attachment(procedure.logo_id), _attachment(procedure.notice_id)
     documents = [
         line.strip().lstrip("-•*").strip()
         for line in (procedure.documents_to_prepare or "").splitlines()
@@ -296,9 +290,7 @@ def start(slug: str):
         action=start_action(procedure),
         documents=documents,
         drafts=drafts,
-        logo_url=download_url(logo, inline=True) if logo else None,
-        notice=notice,
-        notice_url=download_url(notice) if notice else None,
+        files=portal_files(procedure, current_user),
     )
 
 

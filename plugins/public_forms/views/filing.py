@@ -24,6 +24,7 @@ from flask import (
     current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -60,6 +61,7 @@ from app.models import (
     SatisfactionLevel,
 )
 from app.security import can_administer_procedure
+from app.security_headers import framable_by_self
 from app.services import dossiers
 from app.services.procedures import form_order
 from app.workflow import state_label
@@ -568,6 +570,15 @@ def _sections(specs: list[FieldSpec], visible: set[str]) -> list[dict[str, Any]]
     ]
 
 
+def _procedure_files(procedure: Procedure) -> dict[str, Any] | None:
+    """The procedure's logo and notice this person may see, when files are stored here."""
+    if not attachments_enabled():
+        return None
+    from plugins.attachments.procedure_files import portal_files
+
+    return portal_files(procedure, current_user)
+
+
 def _render_form(
     page: FormPage,
     *,
@@ -603,6 +614,7 @@ def _render_form(
         "config": page.script_config(shown),
         "closed_problem": None,
         "identity_lines": [],
+        "files": _procedure_files(page.procedure),
     }
     if dossier is not None:
         from app.services import receipts
@@ -1129,7 +1141,9 @@ def preview(procedure_id: int):
         preview=True,
     )
     html, status = _render_form(page, step_number=_int(request.args.get("etape")))
-    return html, status
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = "no-store"
+    return framable_by_self(response)  # the form editor shows it beside the field list
 
 
 @blueprint.get("/communes")

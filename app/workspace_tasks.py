@@ -1,0 +1,32 @@
+"""The Celery tasks of the agent workspace's background work, thin: they call the services.
+
+Registered by ``app.views.batch.register`` (imported there, so that the worker and beat,
+which build the app, know them): the batch job runner, the sweep that picks up batch jobs
+whose worker died (beat, every five minutes) and the agents' daily digest (beat, hourly:
+each agent gets it once a day, at the first run after ``DIGEST_HOUR`` local time).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .services import batch, digest
+
+
+@shared_task(name=batch.TASK)
+def run_batch_job(job_id: int) -> int:
+    """Run (or resume) one batch job; returns how many dossiers it has processed."""
+    job = batch.run(job_id)
+    return job.done if job is not None else 0
+
+
+@shared_task(name=batch.SWEEP_TASK)
+def sweep_batch_jobs() -> int:
+    """Resume or fail the batch jobs whose worker stopped answering."""
+    return batch.sweep()
+
+
+@shared_task(name=digest.TASK)
+def send_daily_digests() -> int:
+    """Send the day's digest to every agent who asked for one; returns mails queued."""
+    return digest.send_due()
