@@ -102,7 +102,11 @@ def build_world(app) -> World:
 
 @pytest.fixture
 def world(make_app) -> World:
-    return build_world(make_app(WEBHOOK_ALLOW_PRIVATE_TARGETS=True, API_RATE_LIMIT="1000/minute"))
+    return build_world(
+        make_app(
+            WEBHOOK_ALLOW_PRIVATE_TARGETS=True, API_RATE_LIMIT="1000/minute", CELERY_BROKER_URL=None
+        )
+    )
 
 
 def dossier(world: World, name: str) -> Dossier:

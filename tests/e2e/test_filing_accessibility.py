@@ -141,7 +141,10 @@ def test_a_form_with_errors_lands_on_its_summary_without_violation(page, world, 
     page.fill("#champ_naissance-year", "2001")
     page.click("button[data-submit-dossier]")
     page.wait_for_selector("#error-summary")
-    assert page.evaluate("document.activeElement.id") == "error-summary"
+    # the summary takes the focus once the page is ready (fails on a timeout if never)
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.id === 'error-summary'"
+    )
     links = page.locator("#error-summary a").evaluate_all("(a) => a.map((x) => x.hash)")
     assert links == ["#champ_nom", "#champ_naissance-day", "#champ_accord"]
     assert page.get_attribute("#champ_nom", "aria-describedby") == "champ_nom-hint champ_nom-error"

@@ -15,6 +15,12 @@ from app.services import search
 
 
 @pytest.fixture
+def app(make_app):
+    """Jobs run as they are asked (Celery eager), whatever broker the suite is given."""
+    return make_app(CELERY_BROKER_URL=None)
+
+
+@pytest.fixture
 def world(app):
     search.init_app(app)
     with app.app_context():
