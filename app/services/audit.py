@@ -97,6 +97,8 @@ class Action:
     TOKEN_CREATED = "api_token.created"
     TOKEN_REVOKED = "api_token.revoked"
     ATTACHMENT_DOWNLOADED = "attachment.downloaded"
+    DOSSIER_ARCHIVE_DOWNLOADED = "dossier.archive_downloaded"
+    MESSAGE_DELETED = "message.deleted"
 
 
 # ---------------------------------------------------------------------------------------

@@ -40,6 +40,8 @@ ACTION_LABELS: dict[str, Any] = {
     Action.EXPIRY_WARNED: _l("Deletion announced to the applicant"),
     Action.RETENTION_EXTENDED: _l("Retention extended by the applicant"),
     Action.ATTACHMENT_DOWNLOADED: _l("File downloaded"),
+    Action.DOSSIER_ARCHIVE_DOWNLOADED: _l("All files of the dossier downloaded (ZIP)"),
+    Action.MESSAGE_DELETED: _l("Message deleted"),
     Action.GROUP_MEMBER_ADDED: _l("Agent added to a group"),
     Action.GROUP_MEMBER_REMOVED: _l("Agent removed from a group"),
     Action.ADMINISTRATOR_ADDED: _l("Administrator added"),

@@ -238,6 +238,9 @@ def dossier_zip(dossier_id: int):
     if not services.sees_dossier_as(current_user, dossier_id, services.STAFF):
         abort(404)
     dossier = db.session.get(Dossier, dossier_id)
+    audit.record_access(
+        audit.Action.DOSSIER_ARCHIVE_DOWNLOADED, "dossier", dossier.id, dossier_id=dossier.id
+    )
     archive = zipping.dossier_archive(dossier)
     response = Response(archive, mimetype="application/zip", direct_passthrough=True)
     response.content_length = len(archive)

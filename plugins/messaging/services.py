@@ -48,7 +48,7 @@ from app.models import (
     utcnow,
 )
 from app.security import Roles, can_see_procedure
-from app.services import outbox
+from app.services import audit, outbox
 from plugins.attachments import services as attachments
 from plugins.attachments.errors import UploadRefused
 
@@ -361,6 +361,14 @@ def delete_message(message: Message, user) -> None:
     message.deleted_at = utcnow()
     db.session.execute(
         sa.delete(MessageNotification).where(MessageNotification.message_id == message.id)
+    )
+    audit.record(
+        audit.Action.MESSAGE_DELETED,
+        "message",
+        message.id,
+        actor=user,
+        procedure_id=dossier.procedure_id,
+        data={"dossier": dossier.id},
     )
 
 

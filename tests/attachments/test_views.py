@@ -5,9 +5,10 @@ import re
 import zipfile
 
 import pytest
+import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Attachment, ScanStatus
+from app.models import Attachment, AuditEvent, ScanStatus
 from plugins.attachments import services
 
 from .conftest import EXECUTABLE, PDF, PNG, build_world, pdf_of
@@ -228,6 +229,12 @@ def test_agents_download_the_dossier_as_a_zip_with_a_pdf_of_its_answers(world):
     assert archive.read("Pièce justificative/justificatif.pdf") == PDF
     assert archive.read(f"dossier-{world.submitted_id}.pdf").startswith(b"%PDF")
     assert first
+    with world.app.app_context():  # who took every file of the dossier is in the journal
+        entry = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.object_type == "dossier"))
+        assert (entry.action, entry.object_id) == (
+            "dossier.archive_downloaded",
+            str(world.submitted_id),
+        )
 
 
 @pytest.mark.parametrize("name", ["owner", "expert", "other_agent", "stranger"])

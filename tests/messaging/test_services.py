@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import (
     Attachment,
     AttachmentUse,
+    AuditEvent,
     AuthorKind,
     BatchJob,
     CorrectionReason,
@@ -284,6 +285,12 @@ def test_an_agent_deletes_their_message_its_text_and_its_files(world):
         assert deleted.body == "" and deleted.deleted_at is not None
         assert db.session.get(Attachment, stored.id) is None
         assert db.session.scalar(sa.select(sa.func.count(MessageNotification.message_id))) == 0
+        entry = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.object_type == "message"))
+        assert (entry.action, entry.object_id, entry.actor_id) == (
+            "message.deleted",
+            str(message.id),
+            agent.id,
+        )
 
 
 @pytest.mark.parametrize("name", ["colleague", "owner", "administrator"])
