@@ -136,3 +136,26 @@ def test_roles_hold_exactly_their_declared_permissions_after_sync(app):
             held = {(pv.permission.name, pv.view_menu.name) for pv in role.permissions}
             assert held == set(pairs), role_name
         assert db.session.get(PermissionView, stray.id) is not None  # revoked, not deleted
+
+
+def test_a_page_reads_the_persons_permissions_once_whatever_its_menu_checks(app, client):
+    with app.app_context():
+        agent = make.user(Roles.AGENT, can_log_in=True).username
+    make.login(client, agent)
+    reads = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if "ab_permission_view" in statement:
+            reads.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get("/instruction/")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200
+    # the view's own check and the menu's entries: one read of the role's permissions, and
+    # FAB's single query for the menu's entries
+    assert 1 <= len(reads) <= 2, reads

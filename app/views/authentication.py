@@ -27,7 +27,17 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.forms import LoginForm_db
 from flask_appbuilder.security.sqla.manager import SecurityManager
@@ -189,6 +199,17 @@ class GuichetSecurityManager(SecurityManager):
             icon="fa-mobile",
             category="Security",
         )
+
+    def _has_view_access(self, user: object, permission_name: str, view_name: str) -> bool:
+        """A person's permissions read once per request: FAB asks the database once per
+        check, and a page's menu alone makes about ten checks."""
+        if not has_request_context():
+            return super()._has_view_access(user, permission_name, view_name)
+        known = g.__dict__.setdefault("guichet_permissions", {})
+        key = getattr(user, "id", None)
+        if key not in known:
+            known[key] = self.get_user_permissions(user)
+        return (permission_name, view_name) in known[key]
 
     def auth_user_db(self, username, password):
         """FAB's check with lockout; a locked attempt leaves its end in
