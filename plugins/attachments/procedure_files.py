@@ -13,8 +13,6 @@ from __future__ import annotations
 import base64
 from typing import Any, BinaryIO
 
-from flask_babel import lazy_gettext as _l
-
 from app.extensions import db
 from app.models import Attachment, AttachmentUse, Procedure, ScanStatus
 from app.services import attestations
@@ -103,18 +101,10 @@ def showable(attachment: Attachment | None) -> bool:
     return attachment is not None and attachment.scan_status in SHOWABLE
 
 
-def file_size(size: int) -> str:
-    """A file's size for people: ``350 kB`` under a megabyte, else ``1.2 MB``."""
-    if size < services.MB:
-        return str(_l("%(size)s kB", size=max(1, round(size / 1024))))
-    return services.megabytes(size)
-
-
 def describe(attachment: Attachment) -> dict[str, Any]:
     """What the portal and the settings screen say of a procedure's file."""
     return {
-        **services.describe(attachment),
-        "size_text": file_size(attachment.size),
+        **services.describe(attachment),  # its size_text among the rest
         "format": services.TYPE_NAMES.get(attachment.sniffed_type, attachment.sniffed_type),
         "showable": showable(attachment),
         "inline_url": services.download_url(attachment, inline=True),
