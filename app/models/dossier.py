@@ -88,6 +88,9 @@ class Dossier(Model):
     expiry_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     retention_extensions: Mapped[int] = mapped_column(default=0)
     prefill_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # How many agents follow it: kept by the database's triggers on ``follow`` (migration
+    # c3e8f1a9d4b2), never written here; "to follow" is an open dossier at 0.
+    follower_count: Mapped[int] = mapped_column(default=0, server_default="0")
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -140,6 +143,7 @@ sa.Index(
     Dossier.group_id,
     Dossier.state,
     Dossier.archived,
+    postgresql_include=["follower_count", "id", "hidden_by_administration_at", "expires_at"],
 )
 sa.Index("ix_dossier_owner", Dossier.owner_id, Dossier.updated_at.desc())
 sa.Index("ix_dossier_procedure_submitted", Dossier.procedure_id, Dossier.submitted_at)

@@ -842,15 +842,6 @@ class _Sql:
         return sa.func.coalesce(read("name"), sa.func.nullif(person, ""))
 
 
-def _followers_count() -> sa.ScalarSelect:
-    return (
-        sa.select(sa.func.count())
-        .where(Follow.dossier_id == Dossier.id)
-        .correlate(Dossier)
-        .scalar_subquery()
-    )
-
-
 def _first_label() -> sa.ScalarSelect:
     return (
         sa.select(sa.func.min(Label.name))
@@ -945,7 +936,7 @@ def _value(column: Column, sql: _Sql) -> sa.ColumnElement:
             .scalar_subquery()
         )
     if kind == "followers":
-        return _followers_count()
+        return Dossier.follower_count
     if kind == "labels":
         return _first_label()
     if kind == "unread":
@@ -993,8 +984,7 @@ def _filter_clause(item: Filter, column: Column, sql: _Sql) -> sa.ColumnElement[
     op, value = item.operator, item.value
     kind = column.kind
     if kind == "followers":
-        followed = sa.exists().where(Follow.dossier_id == Dossier.id)
-        return followed if op == "not_empty" else ~followed
+        return Dossier.follower_count > 0 if op == "not_empty" else Dossier.follower_count == 0
     if kind == "labels":
         labelled = sa.select(dossier_label.c.dossier_id).where(
             dossier_label.c.dossier_id == Dossier.id
@@ -1070,15 +1060,14 @@ def _tab_clauses(user) -> dict[str, sa.ColumnElement[bool]]:
     shown = Dossier.hidden_by_administration_at.is_(None)
     live = sa.and_(shown, Dossier.archived == sa.false())
     open_ = Dossier.state.in_(OPEN_STATES)
-    # Correlated probes of the (dossier_id, user_id) unique index, made only for the open
-    # dossiers the other conditions keep: a set of every follow of the procedure would be
-    # built first, whatever the page (measured: 100 ms at 10,000 dossiers).
-    anyone_follows = sa.exists().where(Follow.dossier_id == Dossier.id)
-    i_follow = sa.exists().where(Follow.dossier_id == Dossier.id, Follow.user_id == user.id)
+    # "Followed by anyone" is the follower count the database keeps (a probe of ``follow``
+    # per open dossier cost 400 ms on a 112,000-dossier tab); "by me" is the person's own
+    # follows, a few hundred at most: a hash of them for the counters, a join for a page.
+    i_follow = Dossier.id.in_(sa.select(Follow.dossier_id).where(Follow.user_id == user.id))
     decided = Dossier.state.in_(list(DECIDED_STATES))
     return {
-        "to_follow": sa.and_(live, open_, ~anyone_follows),
-        "followed": sa.and_(live, open_, i_follow),
+        "to_follow": sa.and_(live, open_, Dossier.follower_count == 0),
+        "followed": sa.and_(live, open_, Dossier.follower_count > 0, i_follow),
         "decided": sa.and_(live, decided),
         "all": live,
         "archived": sa.and_(shown, Dossier.archived == sa.true()),

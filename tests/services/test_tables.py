@@ -10,9 +10,9 @@ from workspace_data import S, agent, dossier, follow, group, label, procedure_wi
 
 import factories as make
 from app.extensions import db
-from app.models import Dossier, SavedView, utcnow
+from app.models import Dossier, SavedView, User, utcnow
 from app.security import Roles
-from app.services import search, tables
+from app.services import instruction, search, tables
 from app.services.tables import PAGE_SIZE, Filter, Sort, TableQuery, TableQueryError
 
 
@@ -92,6 +92,36 @@ def test_each_tab_holds_the_dossiers_its_definition_says(world):
     }
     for tab, wanted in expected.items():
         assert found(world, tab=tab) == wanted, tab
+
+
+def test_the_database_keeps_each_dossiers_follower_count(world):
+    """Following, unfollowing and the cascade of a deleted account all move the count the
+    "to follow" tab reads, whoever writes the follow."""
+    d, me, colleague = world.d, world.me, world.colleague
+
+    def count():
+        return db.session.scalar(sa.select(Dossier.follower_count).where(Dossier.id == d.new.id))
+
+    assert count() == 0 and d.new.id in found(world, tab="to_follow")
+    assert instruction.follow(d.new, me) and not instruction.follow(d.new, me)
+    follow(d.new, colleague)
+    assert count() == 2
+    assert d.new.id not in found(world, tab="to_follow")
+    assert d.new.id in found(world, tab="followed")
+    assert instruction.unfollow(d.new, me) and not instruction.unfollow(d.new, me)
+    db.session.commit()
+    assert count() == 1 and d.new.id not in found(world, tab="followed")
+    assert found(world, tab="all", filters=[Filter("followers", "empty")]) == ids(
+        d.accepted, d.expiring, d.later
+    )
+    if db.engine.dialect.name != "postgresql":
+        return  # SQLite enforces no foreign key here, so deletes cascade nothing
+    user_role = User.__table__.metadata.tables["ab_user_role"]
+    db.session.execute(sa.delete(user_role).where(user_role.c.user_id == colleague.id))
+    db.session.execute(sa.delete(User).where(User.id == colleague.id))
+    db.session.commit()
+    assert count() == 0 and d.new.id in found(world, tab="to_follow")
+    assert found(world, tab="all", filters=[Filter("followers", "not_empty")]) == ids(d.mine)
 
 
 def test_counters_of_every_tab_equal_the_rows_each_tab_lists(world):
