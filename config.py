@@ -134,6 +134,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         in ("1", "true", "yes"),
         "WEBHOOK_MAX_FAILURES": int(_env("WEBHOOK_MAX_FAILURES", "15")),
         "WEBHOOK_TIMEOUT_SECONDS": float(_env("WEBHOOK_TIMEOUT_SECONDS", "10")),
+        # Procedures from this many dossiers get indexes on the fields their agents sort
+        # and filter by (services/table_indexes.py).
+        "TABLE_INDEX_MIN_DOSSIERS": int(_env("TABLE_INDEX_MIN_DOSSIERS", "20000")),
         "GUICHET_SYNC_PERMISSIONS_ON_START": True,
         # Languages: French first, English available.
         "BABEL_DEFAULT_LOCALE": "fr",

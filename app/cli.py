@@ -91,6 +91,26 @@ def demo(scale: str) -> None:
         click.echo(f"  {role:<15} {email}")
 
 
+@guichet.command("table-indexes")
+@click.option(
+    "--min-dossiers",
+    type=click.IntRange(min=1),
+    help="procedures from this size on (default: TABLE_INDEX_MIN_DOSSIERS, 20,000)",
+)
+@with_appcontext
+def table_indexes(min_dossiers: int | None) -> None:
+    """Index the fields agents sort and filter large procedures by (also hourly, in beat)."""
+    from .services import table_indexes as service
+
+    report = service.ensure(min_dossiers)
+    for title, names in (
+        ("created", report.created),
+        ("dropped", report.dropped),
+        ("kept", report.kept),
+    ):
+        click.echo(f"{title}: {', '.join(names) or '-'}")
+
+
 @guichet.group()
 def audit() -> None:
     """The audit log."""

@@ -3,14 +3,15 @@
 Registered by ``app.views.batch.register`` (imported there, so that the worker and beat,
 which build the app, know them): the batch job runner, the sweep that picks up batch jobs
 whose worker died (beat, every five minutes) and the agents' daily digest (beat, hourly:
-each agent gets it once a day, at the first run after ``DIGEST_HOUR`` local time).
+each agent gets it once a day, at the first run after ``DIGEST_HOUR`` local time) and the
+indexes of the fields agents sort and filter large procedures by (beat, hourly).
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from .services import batch, digest
+from .services import batch, digest, table_indexes
 
 
 @shared_task(name=batch.TASK)
@@ -30,3 +31,9 @@ def sweep_batch_jobs() -> int:
 def send_daily_digests() -> int:
     """Send the day's digest to every agent who asked for one; returns mails queued."""
     return digest.send_due()
+
+
+@shared_task(name=table_indexes.TASK)
+def ensure_table_indexes() -> list[str]:
+    """Create the table indexes large procedures' agents need; returns those created."""
+    return list(table_indexes.ensure().created)

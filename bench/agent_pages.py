@@ -68,6 +68,8 @@ def table_figures(
             if saved_before is not None
             else None
         )
+        if engine.dialect.name == "postgresql":
+            _index_fields_in_use(found, say)
         try:
             for case in found.cases:
                 tables.remember(agent, case.query.replace(search="", cursor=None))
@@ -194,6 +196,43 @@ def stats_figures(
             verdict(home["p95_ms"] < TABLE_P95_MS),
         ),
     ]
+
+
+def _index_fields_in_use(found: Any, say: Callable[[str], None]) -> None:
+    """What the hourly ``table_indexes`` task does once agents of the procedure sort and
+    filter by the scenario's fields: a colleague's saved view per such query, then
+    ``table_indexes.ensure`` (indexes already there are kept)."""
+    import time
+
+    from app.extensions import db
+    from app.models import InstructorGroup, User, instructor_group_member
+    from app.services import table_indexes, tables
+
+    used = [
+        case.query
+        for case in found.cases
+        if case.query.filters or case.query.sort.column.startswith(("field:", "annotation:"))
+    ]
+    colleagues = db.session.scalars(
+        sa.select(instructor_group_member.c.user_id)
+        .join(InstructorGroup, InstructorGroup.id == instructor_group_member.c.group_id)
+        .where(
+            InstructorGroup.procedure_id == found.procedure.id,
+            instructor_group_member.c.user_id != found.agent.id,
+        )
+        .distinct()
+        .order_by(instructor_group_member.c.user_id)
+        .limit(len(used))
+    ).all()
+    for user_id, query in zip(colleagues, used, strict=False):
+        tables.remember(db.session.get(User, user_id), query.replace(search="", cursor=None))
+    db.session.commit()
+    started = time.perf_counter()
+    report = table_indexes.ensure()
+    say(
+        f"table indexes (colleagues' saved views): created {', '.join(report.created) or '-'}, "
+        f"kept {', '.join(report.kept) or '-'} in {time.perf_counter() - started:.1f} s"
+    )
 
 
 def _database_ms(engine: sa.Engine, statement: sa.Select, runs: int) -> float:

@@ -12,7 +12,7 @@ the tab counters. ``python -m bench tables`` times them as HTTP requests against
 a page included) and, on PostgreSQL, prints the database's own ``EXPLAIN (ANALYZE)``
 execution time of the main statement and its plan's spine. With ``--tuned`` it measures
 again after creating the indexes a large procedure would get (``tables.index_statement``
-for the fields used, and ``TUNING``), then drops them.
+for the fields used, what ``table_indexes.ensure`` makes), then drops them.
 
 The seed writes dossiers with Core statements that the search listener never sees: when
 the procedure's search documents are missing, they are rebuilt first (``search.rebuild``)
@@ -312,7 +312,7 @@ def main() -> None:
     parser.add_argument(
         "--tuned",
         action="store_true",
-        help="measure again with the indexes of tables.index_statement and TUNING "
+        help="measure again with the indexes of tables.index_statement "
         "(PostgreSQL; dropped afterwards)",
     )
     parser.add_argument(
@@ -375,7 +375,7 @@ def main() -> None:
                 if case.query.filters
             ]
             used += [columns.get(c.query.sort.column) for c in found.cases if c.key == "text_sort"]
-            statements = [*TUNING, *(tables.index_statement(c) for c in used)]
+            statements = [tables.index_statement(c) for c in used]
             db.session.commit()
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 started = time.perf_counter()
@@ -397,23 +397,9 @@ def main() -> None:
                     conn.execute(sa.text("ANALYZE dossier"))
 
 
-TUNING = (
-    "CREATE STATISTICS IF NOT EXISTS st_dossier_procedure_group (dependencies, ndistinct) "
-    "ON procedure_id, group_id FROM dossier",
-    "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_dossier_counters_covering ON dossier "
-    "(procedure_id, group_id, state, archived) INCLUDE (id, hidden_by_administration_at, "
-    "expires_at)",
-)
-"""Global objects a migration could add: the planner learns that a group belongs to one
-procedure (its estimates of an agent's share of a procedure are off by 500× without), and
-the counters read the index alone."""
-
-
 def _undo(statement: str) -> str:
     """The DROP of one of the tuning statements (the bench leaves the database as seeded)."""
     name = statement.split(" IF NOT EXISTS ", 1)[1].split()[0]
-    if statement.startswith("CREATE STATISTICS"):
-        return f"DROP STATISTICS IF EXISTS {name}"
     return f"DROP INDEX CONCURRENTLY IF EXISTS {name}"
 
 

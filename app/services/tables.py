@@ -322,11 +322,18 @@ def catalogue(procedure: Procedure, user) -> Catalogue:
     """Every column of ``procedure``'s table that ``user`` may use (two queries: the fields
     of every revision, the groups and labels)."""
     columns = {column.key: column for column in _system_columns(procedure, user)}
+    columns.update(field_catalogue(procedure))
+    return Catalogue(procedure.id, columns)
+
+
+def field_catalogue(procedure: Procedure) -> dict[str, Column]:
+    """The form fields' and annotations' columns of a procedure, by key (one query)."""
+    columns = {}
     for spec, group in _field_columns(procedure):
         column = _field_column(spec, group)
         if column is not None:
             columns[column.key] = column
-    return Catalogue(procedure.id, columns)
+    return columns
 
 
 def _system_columns(procedure: Procedure, user) -> list[Column]:
@@ -759,6 +766,15 @@ def _key(stable_id: str) -> sa.ColumnElement:
     return sa.literal_column(f"'{stable_id}'", sa.Text)
 
 
+def among(column: sa.ColumnElement, ids: Sequence[int]) -> sa.ColumnElement[bool]:
+    """``column`` is one of ``ids``: on PostgreSQL ``= ANY(array)``, one parameter however
+    many ids (an export chunk's thousands of ``IN`` parameters cost more to send and plan
+    than the lookup itself); ``IN`` elsewhere."""
+    if _dialect() == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(ids), type_=ARRAY(sa.BigInteger)))
+    return column.in_(list(ids))
+
+
 def _path(stable_id: str, part: str | None = None) -> sa.ColumnElement:
     _key(stable_id)
     suffix = f".{part}" if part else ""
@@ -908,7 +924,7 @@ def _thread_statement(ids: list[int], user_id: int) -> sa.Select:
             Follow,
             sa.and_(Follow.dossier_id == Message.dossier_id, Follow.user_id == user_id),
         )
-        .where(Message.dossier_id.in_(ids))
+        .where(among(Message.dossier_id, ids))
         .group_by(Message.dossier_id)
     )
 
@@ -1272,7 +1288,7 @@ def _add_people_and_labels(rows: list[Row], query: TableQuery, user) -> None:
         followers = db.session.execute(
             sa.select(Follow.dossier_id, User.id, User.first_name, User.last_name, User.email)
             .join(User, User.id == Follow.user_id)
-            .where(Follow.dossier_id.in_(ids))
+            .where(among(Follow.dossier_id, ids))
             .order_by(User.last_name, User.first_name, User.id)
         )
         for dossier_id, user_id, first_name, last_name, email in followers:
@@ -1284,7 +1300,7 @@ def _add_people_and_labels(rows: list[Row], query: TableQuery, user) -> None:
         labels = db.session.execute(
             sa.select(dossier_label.c.dossier_id, Label.id, Label.name, Label.color)
             .join(Label, Label.id == dossier_label.c.label_id)
-            .where(dossier_label.c.dossier_id.in_(ids))
+            .where(among(dossier_label.c.dossier_id, ids))
             .order_by(Label.name)
         )
         for dossier_id, label_id, name, color in labels:
@@ -1427,9 +1443,9 @@ def index_statement(column: Column) -> str | None:
     module compares and sorts, after the procedure, before the number. Stable ids are
     shared by a procedure's clones only, so one index serves them all.
 
-    For the background task that creates them when a procedure grows ([G10]): run it
-    outside a transaction (``CONCURRENTLY``), then ``ANALYZE dossier``. None for system
-    columns, which have their own indexes, and for values compared otherwise (lists).
+    ``table_indexes.ensure`` creates them, outside a transaction (``CONCURRENTLY``), for
+    the fields agents of large procedures use. None for system columns, which have their
+    own indexes, and for values compared otherwise (lists).
     """
     if column.spec is None or column.kind in ("choices", "presence"):
         return None
@@ -1439,10 +1455,16 @@ def index_statement(column: Column) -> str | None:
         dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
     )
     sql = str(expression).replace("dossier.", "")
-    name = f"ix_dossier_{column.document}_{column.spec.stable_id}".replace("-", "_")[:63]
     return (
-        f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON dossier (procedure_id, ({sql}), id)'
+        f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{index_name(column)}" '
+        f"ON dossier (procedure_id, ({sql}), id)"
     )
+
+
+def index_name(column: Column) -> str:
+    """The name of ``index_statement``'s index: ``table_indexes`` owns every name with its
+    prefix (it drops those no saved view needs)."""
+    return f"ix_table_{column.document}_{column.spec.stable_id}".replace("-", "_")[:63]
 
 
 # ---------------------------------------------------------------------------------------
@@ -1547,9 +1569,12 @@ __all__ = [
     "counts_statement",
     "describe_filter",
     "fetch_page",
+    "among",
+    "field_catalogue",
     "field_choices",
     "find_number",
     "group_hint",
+    "index_name",
     "index_statement",
     "neighbours",
     "page_statement",

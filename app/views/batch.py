@@ -33,6 +33,7 @@ from .workspace import TEMPLATES, WORKSPACE
 BATCH_LIMIT = "30 per hour"
 SWEEP_BEAT_ENTRY = "batch-sweep"
 DIGEST_BEAT_ENTRY = "daily-digest"
+TABLE_INDEXES_BEAT_ENTRY = "table-indexes"
 
 
 def _per_user() -> str:
@@ -180,7 +181,8 @@ class NotificationPreferencesView(BaseView):
 def register(appbuilder: AppBuilder) -> None:
     """The views, the table's template global, ``DIGEST_HOUR`` (environment, default 7:
     the local hour from which the day's digests leave) and the beat entries (batch sweep
-    every five minutes, digest hourly: each agent gets one a day)."""
+    every five minutes, digest hourly: each agent gets one a day; the large procedures'
+    table indexes hourly)."""
     appbuilder.add_view_no_menu(BatchView)
     appbuilder.add_view_no_menu(NotificationPreferencesView)
     app: Flask = current_app._get_current_object()  # views are registered in its context
@@ -190,3 +192,7 @@ def register(appbuilder: AppBuilder) -> None:
     schedule = app.extensions["celery"].conf.beat_schedule
     schedule[SWEEP_BEAT_ENTRY] = {"task": workspace_tasks.batch.SWEEP_TASK, "schedule": 300.0}
     schedule[DIGEST_BEAT_ENTRY] = {"task": workspace_tasks.digest.TASK, "schedule": 3600.0}
+    schedule[TABLE_INDEXES_BEAT_ENTRY] = {
+        "task": workspace_tasks.table_indexes.TASK,
+        "schedule": 3600.0,
+    }

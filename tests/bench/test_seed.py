@@ -99,6 +99,16 @@ def test_seed_loads_a_realistic_data_set_and_restores_the_schema(database):
     for table in ("state_transition", "message", "follow", "dossier_label", "label"):
         assert report.counts[table] > 0, table
     assert report.database_size > 0
+    # The follower counts the load wrote are those the triggers, enabled again, keep.
+    assert (
+        _scalar(
+            "SELECT count(*) FROM dossier d WHERE d.follower_count <> "
+            "(SELECT count(*) FROM follow f WHERE f.dossier_id = d.id)"
+        )
+        == 0
+    )
+    assert _scalar("SELECT count(*) FROM dossier WHERE follower_count > 0") > 0
+    assert _scalar("SELECT tgenabled FROM pg_trigger WHERE tgname = 'follow_counts_dossier'") == "O"
 
     # The skew: the largest procedure holds exactly 20 % and one field of each type.
     per_procedure = _rows(
