@@ -4,14 +4,15 @@ Registered by ``app.views.batch.register`` (imported there, so that the worker a
 which build the app, know them): the batch job runner, the sweep that picks up batch jobs
 whose worker died (beat, every five minutes) and the agents' daily digest (beat, hourly:
 each agent gets it once a day, at the first run after ``DIGEST_HOUR`` local time) and the
-indexes of the fields agents sort and filter large procedures by (beat, hourly).
+indexes of the fields agents sort and filter large procedures by (beat, hourly), and the
+compaction of the tab counters' tallies (beat, every five minutes).
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from .services import batch, digest, table_indexes
+from .services import batch, digest, table_indexes, tables
 
 
 @shared_task(name=batch.TASK)
@@ -37,3 +38,9 @@ def send_daily_digests() -> int:
 def ensure_table_indexes() -> list[str]:
     """Create the table indexes large procedures' agents need; returns those created."""
     return list(table_indexes.ensure().created)
+
+
+@shared_task(name="guichet.compact_tallies")
+def compact_tallies() -> int:
+    """Sum the tab counters' tallies into one row per key; returns the rows read."""
+    return tables.compact_tallies()

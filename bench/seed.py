@@ -113,10 +113,15 @@ tests' fixture); every other table is emptied."""
 STAGING_TABLE = "bench_seed_search_text"
 STAGING_FUNCTION = "bench_seed_search_index"
 STATISTICS_PREFIX = "bench_seed_"
-TRIGGERS_OFF = "ALTER TABLE follow DISABLE TRIGGER USER"
-TRIGGERS_ON = "ALTER TABLE follow ENABLE TRIGGER USER"
-"""The triggers keeping ``dossier.follower_count`` would update a dossier per follow COPYed:
-the load writes the counts itself."""
+TRIGGERED_TABLES = ("follow", "dossier")
+"""Tables whose triggers the load turns off: those keeping ``dossier.follower_count``
+would update a dossier per follow COPYed, those keeping the tab counters' tallies would
+write a row per dossier. The load writes the counts itself, the tallies after it."""
+TALLY = (
+    "INSERT INTO dossier_tally (procedure_id, group_id, state, archived, hidden, followed, n) "
+    "SELECT procedure_id, group_id, state, archived, hidden_by_administration_at IS NOT NULL, "
+    "follower_count > 0, count(*) FROM dossier WHERE state <> 'draft' GROUP BY 1, 2, 3, 4, 5, 6"
+)
 BENCH_TABLES = frozenset({STAGING_TABLE, seed_schema.DDL_TABLE})
 
 REFERENCE_TABLES = (
@@ -632,7 +637,10 @@ def _preflight(
                 connection.execute(item.restore)
         seed_schema.forget(connection)
     _drop_staging(connection)
-    connection.execute(TRIGGERS_OFF)
+    for table in TRIGGERED_TABLES:
+        connection.execute(
+            sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(sql.Identifier(table))
+        )
     for (name,) in connection.execute(
         "SELECT stxname FROM pg_statistic_ext WHERE stxname LIKE %s",
         (STATISTICS_PREFIX.replace("_", r"\_") + "%",),
@@ -908,7 +916,12 @@ def _restore(
         gin = 0 if " USING gin " in item.restore else 1
         return gin, weight.get(item.table, 9)
 
-    connection.execute(TRIGGERS_ON)
+    for table in TRIGGERED_TABLES:
+        connection.execute(
+            sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(sql.Identifier(table))
+        )
+    if seed is not None:
+        connection.execute(TALLY)
     builds = sorted((i for i in saved if i.kind != "foreign_key"), key=order)
     with _phase(report, f"indexes and unique constraints ({len(builds)})", out):
         run_parallel(dsn, [(i.name, i.restore, None) for i in builds], workers, out)

@@ -154,6 +154,14 @@ sa.Index(
     sqlite_where=Dossier.expires_at.is_not(None),
 )
 sa.Index(
+    "ix_dossier_procedure_expiry",
+    Dossier.procedure_id,
+    Dossier.expires_at,
+    postgresql_include=["group_id", "state", "hidden_by_administration_at"],
+    postgresql_where=Dossier.expires_at.is_not(None),
+    sqlite_where=Dossier.expires_at.is_not(None),
+)
+sa.Index(
     "ix_dossier_answers_gin",
     Dossier.answers,
     postgresql_using="gin",
@@ -179,6 +187,36 @@ sa.Index(
     postgresql_using="gin",
 ).ddl_if(dialect="postgresql")
 sa.Index("ix_dossier_search_procedure", DossierSearch.procedure_id)
+
+
+class DossierTally(Model):
+    """Changes of the tab counters' tallies, one row per change: the number of non-draft
+    dossiers (``n``, +1 or -1, or a sum once compacted) per procedure, instructor group,
+    state, archived, deleted by the administration, followed by anyone.
+
+    Written by the database's triggers on ``dossier`` (migration e4b7c2d9a1f3) on every
+    change of those values, whoever makes it; rows are only ever inserted there, so writers
+    never wait for one another. ``tables.compact_tallies`` (beat, every five minutes) sums
+    them into one row per key. The counters sum a procedure's few rows instead of reading
+    its dossiers. SQLite recreates a table that Alembic alters in batch mode, and its
+    triggers with it: a migration that does so to ``dossier`` must create them again.
+    """
+
+    __tablename__ = "dossier_tally"
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
+    procedure_id: Mapped[int] = mapped_column(sa.ForeignKey("procedure.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column()
+    state: Mapped[DossierState] = mapped_column(enum_type(DossierState))
+    archived: Mapped[bool] = mapped_column()
+    hidden: Mapped[bool] = mapped_column()
+    followed: Mapped[bool] = mapped_column()
+    n: Mapped[int] = mapped_column()
+
+
+sa.Index("ix_dossier_tally_procedure", DossierTally.procedure_id, DossierTally.group_id)
 
 
 class DossierTombstone(Model):

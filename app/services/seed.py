@@ -64,6 +64,7 @@ from ..models import (
 )
 from ..security import Roles
 from ..workflow import TRANSITIONS, Event
+from . import tables
 
 SEED_PASSWORD = "guichet-seed-2026"
 """Password of every seeded account (they share one hash, computed once per load)."""
@@ -826,6 +827,7 @@ def load_seed(
     except BaseException:
         db.session.rollback()
         raise
+    tables.compact_tallies()  # the triggers wrote one tally row per dossier
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sa.text("ANALYZE"))
         db.session.commit()

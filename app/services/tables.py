@@ -16,9 +16,8 @@ and normalises its values; anything unknown is refused with a translated
 - ``fetch_page`` — one page of ``PAGE_SIZE`` rows by keyset on (sort key, number), never
   OFFSET, plus one query each for the page's followers, labels and threads (unread
   messages of the agent, pending correction requests);
-- ``tab_counts`` — the counters of every tab of one or several procedures in one query
-  (``COUNT(*) FILTER (WHERE …)`` on PostgreSQL, ``SUM(CASE …)`` on SQLite), never
-  ``COUNT(DISTINCT …)``: every join is one row per dossier at most;
+- ``tab_counts`` — the counters of every tab of one or several procedures in one query,
+  from the tallies the database keeps (``DossierTally``), never by reading every dossier;
 - ``find_number`` — a dossier number typed in the search box, if the person sees it;
 - ``neighbours`` — the previous and next dossier of the same query, for the dossier page.
 
@@ -56,6 +55,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql import visitors
 
 from ..extensions import db
 from ..fields import registry
@@ -67,6 +67,7 @@ from ..models import (
     DECIDED_STATES,
     Dossier,
     DossierState,
+    DossierTally,
     FieldDefinition,
     Follow,
     InstructorGroup,
@@ -1374,9 +1375,10 @@ def _typed_key(column: Column, key: Any) -> Any:
 def tab_counts(user, procedure_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     """How many dossiers each tab of each procedure holds for this person, in one query.
 
-    PostgreSQL counts each tab with ``COUNT(*) FILTER (WHERE …)``; SQLite sums
-    ``CASE WHEN … THEN 1 ELSE 0 END``. Filters and search do not apply: counters are the
-    tabs' sizes.
+    Filters and search do not apply: counters are the tabs' sizes. Most tabs are sums of
+    the procedure's tallies (``DossierTally``: a few rows per group and state, whatever the
+    number of dossiers); "followed by me" counts the person's follows and "expiring" the
+    decided dossiers near their end, through their indexes.
     """
     procedure_ids = list(procedure_ids)
     if not procedure_ids:
@@ -1384,25 +1386,103 @@ def tab_counts(user, procedure_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     statement = counts_statement(user, procedure_ids)
     counts = {procedure_id: dict.fromkeys(TABS, 0) for procedure_id in procedure_ids}
     for row in db.session.execute(statement):
-        counts[row.procedure_id] = {tab: int(row._mapping[tab]) for tab in TABS}
+        counts[row.procedure_id] = {tab: int(row._mapping[tab] or 0) for tab in TABS}
     return counts
 
 
+_TALLY_TABS = ("to_follow", "decided", "all", "archived", "deleted")
+_DOSSIER_TABS = ("followed", "expiring")
+
+
 def counts_statement(user, procedure_ids: Sequence[int]) -> sa.Select:
-    """The one SELECT of ``tab_counts``: a row per procedure, a column per tab."""
-    clauses = _tab_clauses(user)
+    """The one SELECT of ``tab_counts``: a row per procedure, a column per tab.
+
+    Three parts added up (``UNION ALL``): the tallies under the person's scope, made a
+    clause on the tally's procedure, group and state (``_on_tally``); their followed open
+    dossiers; their expiring ones."""
+    ids = list(procedure_ids)
     postgresql = _dialect() == "postgresql"
 
-    def counter(clause: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    def counter(clause: sa.ColumnElement[bool], value: Any) -> sa.ColumnElement[int]:
         if postgresql:
-            return sa.func.count().filter(clause)
-        return sa.func.coalesce(sa.func.sum(sa.case((clause, 1), else_=0)), 0)
+            return sa.func.sum(value).filter(clause)
+        return sa.func.sum(sa.case((clause, value), else_=0))
 
-    return (
-        sa.select(Dossier.procedure_id, *(counter(clauses[tab]).label(tab) for tab in TABS))
-        .where(Dossier.procedure_id.in_(list(procedure_ids)), *_scoped(user))
-        .group_by(Dossier.procedure_id)
+    tally = DossierTally
+    live = sa.and_(tally.hidden == sa.false(), tally.archived == sa.false())
+    open_ = tally.state.in_(OPEN_STATES)
+    tally_clauses = {
+        "to_follow": sa.and_(live, open_, tally.followed == sa.false()),
+        "decided": sa.and_(live, tally.state.in_(list(DECIDED_STATES))),
+        "all": live,
+        "archived": sa.and_(tally.hidden == sa.false(), tally.archived == sa.true()),
+        "deleted": tally.hidden == sa.true(),
+    }
+    zero = sa.literal(0, sa.BigInteger)
+    tallied = (
+        sa.select(
+            tally.procedure_id.label("procedure_id"),
+            *(
+                (counter(tally_clauses[tab], tally.n) if tab in _TALLY_TABS else zero).label(tab)
+                for tab in TABS
+            ),
+        )
+        .where(tally.procedure_id.in_(ids), *(_on_tally(clause) for clause in _scoped(user)))
+        .group_by(tally.procedure_id)
     )
+    dossier_tabs = _tab_clauses(user)
+    parts = [tallied]
+    for name in _DOSSIER_TABS:
+        parts.append(
+            sa.select(
+                Dossier.procedure_id.label("procedure_id"),
+                *((sa.func.count() if tab == name else zero).label(tab) for tab in TABS),
+            )
+            .where(Dossier.procedure_id.in_(ids), *_scoped(user), dossier_tabs[name])
+            .group_by(Dossier.procedure_id)
+        )
+    together = sa.union_all(*parts).subquery("counts")
+    return sa.select(
+        together.c.procedure_id, *(sa.func.sum(together.c[tab]).label(tab) for tab in TABS)
+    ).group_by(together.c.procedure_id)
+
+
+_TALLIED = frozenset({"procedure_id", "group_id", "state"})
+
+
+def _on_tally(clause: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """A where-clause on ``Dossier`` made the same clause on ``DossierTally``: the
+    workspace scope reads only the dossier's procedure, group and state, which the tally
+    keeps (anything else is a programming error, raised)."""
+    source, target = Dossier.__table__, DossierTally.__table__
+
+    def swap(element: Any) -> Any:
+        if isinstance(element, sa.Column) and element.table is source:
+            if element.name not in _TALLIED:
+                raise ValueError(f"the tab counters cannot scope on dossier.{element.name}")
+            return target.c[element.name]
+        return None
+
+    return visitors.replacement_traverse(clause, {}, swap)
+
+
+def compact_tallies() -> int:
+    """Sum the tallies into one row per key (beat, every five minutes); returns how many
+    rows it read. One ``DELETE … RETURNING``: the rows it removes are exactly those it
+    sums, whatever commits meanwhile."""
+    tally = DossierTally.__table__
+    key = ("procedure_id", "group_id", "state", "archived", "hidden", "followed")
+    removed = db.session.execute(
+        sa.delete(tally).returning(*(tally.c[name] for name in key), tally.c.n)
+    ).all()
+    sums: dict[tuple, int] = {}
+    for row in removed:
+        sums[tuple(row[:-1])] = sums.get(tuple(row[:-1]), 0) + row[-1]
+    kept = [dict(zip(key, values, strict=True), n=n) for values, n in sums.items() if n]
+    if kept:
+        db.session.execute(sa.insert(tally), kept)
+    db.session.commit()
+    return len(removed)
 
 
 def neighbours(
@@ -1566,6 +1646,7 @@ __all__ = [
     "TableQueryError",
     "applicant_name",
     "catalogue",
+    "compact_tallies",
     "counts_statement",
     "describe_filter",
     "fetch_page",

@@ -34,6 +34,7 @@ BATCH_LIMIT = "30 per hour"
 SWEEP_BEAT_ENTRY = "batch-sweep"
 DIGEST_BEAT_ENTRY = "daily-digest"
 TABLE_INDEXES_BEAT_ENTRY = "table-indexes"
+TALLIES_BEAT_ENTRY = "compact-tallies"
 
 
 def _per_user() -> str:
@@ -182,7 +183,7 @@ def register(appbuilder: AppBuilder) -> None:
     """The views, the table's template global, ``DIGEST_HOUR`` (environment, default 7:
     the local hour from which the day's digests leave) and the beat entries (batch sweep
     every five minutes, digest hourly: each agent gets one a day; the large procedures'
-    table indexes hourly)."""
+    table indexes hourly, the tab counters' tallies compacted every five minutes)."""
     appbuilder.add_view_no_menu(BatchView)
     appbuilder.add_view_no_menu(NotificationPreferencesView)
     app: Flask = current_app._get_current_object()  # views are registered in its context
@@ -192,6 +193,7 @@ def register(appbuilder: AppBuilder) -> None:
     schedule = app.extensions["celery"].conf.beat_schedule
     schedule[SWEEP_BEAT_ENTRY] = {"task": workspace_tasks.batch.SWEEP_TASK, "schedule": 300.0}
     schedule[DIGEST_BEAT_ENTRY] = {"task": workspace_tasks.digest.TASK, "schedule": 3600.0}
+    schedule[TALLIES_BEAT_ENTRY] = {"task": "guichet.compact_tallies", "schedule": 300.0}
     schedule[TABLE_INDEXES_BEAT_ENTRY] = {
         "task": workspace_tasks.table_indexes.TASK,
         "schedule": 3600.0,

@@ -108,6 +108,26 @@ def test_seed_loads_a_realistic_data_set_and_restores_the_schema(database):
         == 0
     )
     assert _scalar("SELECT count(*) FROM dossier WHERE follower_count > 0") > 0
+    # The tab counters' tallies are the dossiers' own counts, and their triggers are on.
+    tallied = _rows(
+        "SELECT procedure_id, group_id, state, archived, hidden, followed, sum(n) "
+        "FROM dossier_tally GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
+    )
+    assert [tuple(row) for row in tallied] == [
+        tuple(row)
+        for row in _rows(
+            "SELECT procedure_id, group_id, state, archived, "
+            "hidden_by_administration_at IS NOT NULL, follower_count > 0, count(*) "
+            "FROM dossier WHERE state <> 'draft' GROUP BY 1, 2, 3, 4, 5, 6 "
+            "ORDER BY 1, 2, 3, 4, 5, 6"
+        )
+    ]
+    assert (
+        _scalar(
+            "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'dossier_tally%' AND tgenabled = 'O'"
+        )
+        == 2
+    )
     assert _scalar("SELECT tgenabled FROM pg_trigger WHERE tgname = 'follow_counts_dossier'") == "O"
 
     # The skew: the largest procedure holds exactly 20 % and one field of each type.

@@ -10,7 +10,7 @@ from workspace_data import S, agent, dossier, follow, group, label, procedure_wi
 
 import factories as make
 from app.extensions import db
-from app.models import Dossier, SavedView, User, utcnow
+from app.models import Dossier, DossierTally, SavedView, User, utcnow
 from app.security import Roles
 from app.services import instruction, search, tables
 from app.services.tables import PAGE_SIZE, Filter, Sort, TableQuery, TableQueryError
@@ -132,6 +132,37 @@ def test_counters_of_every_tab_equal_the_rows_each_tab_lists(world):
     assert counts[world.other_procedure.id]["all"] == 1
 
 
+def test_counters_stay_right_through_every_change_and_the_tallies_compaction(world):
+    """Submissions, decisions, follows, archiving, deletion by the administration, a move
+    to another group: the tallies the triggers write follow, before and after they are
+    compacted into one row per key."""
+    d = world.d
+
+    def check():
+        db.session.commit()
+        for user in (world.me, world.outsider):
+            counts = tables.tab_counts(user, [world.procedure.id])[world.procedure.id]
+            for tab in tables.TABS:
+                assert counts[tab] == len(found(world, user, tab=tab)), (user, tab)
+
+    check()
+    d.draft.state = S.submitted
+    d.new.state = S.in_review
+    d.accepted.archived = True
+    d.later.hidden_by_administration_at = utcnow()
+    d.theirs.group = world.group_b
+    check()
+    instruction.unfollow(d.mine, world.me)
+    follow(d.new, world.me)
+    db.session.delete(d.expiring)
+    check()
+    read = tables.compact_tallies()
+    assert read > 0
+    assert 0 < db.session.scalar(sa.select(sa.func.count()).select_from(DossierTally)) <= read
+    check()
+    assert tables.compact_tallies() < read  # one row per key now
+
+
 def test_counters_come_from_one_query_without_count_distinct(world):
     procedure_ids = [world.procedure.id, world.other_procedure.id]
     list(world.me.roles)  # loaded, as for the signed-in person of a request
@@ -149,10 +180,7 @@ def test_counters_come_from_one_query_without_count_distinct(world):
     assert len(statements) == 2 and "FROM dossier" not in statements[0]
     counting = statements[1]
     assert "DISTINCT" not in counting.upper()
-    if db.engine.dialect.name == "postgresql":
-        assert counting.count("FILTER (WHERE") == len(tables.TABS)
-    else:
-        assert counting.count("CASE WHEN") == len(tables.TABS)
+    assert "FROM dossier_tally" in counting  # most tabs are sums of tallies
     statements.clear()
     sa.event.listen(db.engine, "before_cursor_execute", record)
     try:
