@@ -37,6 +37,7 @@ from ..services.instruction import Conflict, InstructionError, NotFound
 from ..services.opinions import OpinionError
 from ..services.tables import Filter, Sort, TableQuery, TableQueryError
 from ..workflow import Event, state_label
+from . import table_cells
 
 WORKSPACE = "AgentWorkspace"
 EXPERTS = "ExpertOpinions"
@@ -193,8 +194,7 @@ class WorkspaceView(BaseView):
             adding=adding,
             operators=FILTER_OPERATORS,
             state=_table_state(query),
-            colour=procedure_labels.colour,
-            state_label=state_label,
+            cells=table_cells.Cells(_table_state(query), procedure_labels.colour),
         )
 
     def _save(self, procedure: Procedure, change) -> Any:

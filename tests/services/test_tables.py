@@ -1,7 +1,7 @@
 """The agents' dossier tables: tabs, filters, sort, keyset pages, counters and scoping."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -586,3 +586,18 @@ def test_rows_statement_lists_what_the_pages_list(world, answered):
     }
     assert amounts[answered.a.id] in ("1 500,5", "1\u202f500,5", "1\xa0500,5")
     assert db.session.get(Dossier, answered.a.id) is not None
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_dates_in_cells_read_as_babel_writes_them(app, language):
+    from flask_babel import format_datetime, refresh
+
+    moments = [
+        datetime(2026, 1, 5, 7, 3, tzinfo=UTC),
+        datetime(2026, 7, 14, 22, 59, 59, tzinfo=UTC),  # the next day in Paris
+        datetime(2026, 3, 29, 1, 30),  # naive: UTC
+    ]
+    with app.test_request_context(headers={"Accept-Language": language}):
+        refresh()
+        for moment in moments:
+            assert tables.short_moment(moment) == format_datetime(moment, "short")

@@ -60,12 +60,16 @@ def country_name(code: str, language: str | None = None) -> str | None:
 
 def countries(language: str | None = None) -> list[tuple[str, str]]:
     """Every country as (code, name), sorted by name in ``language``: the portal's list."""
-    language = language or current_language()
+    return list(_countries(language or current_language()))
+
+
+@cache
+def _countries(language: str) -> tuple[tuple[str, str], ...]:
     named = [
         (country.alpha_2, country_name(country.alpha_2, language))
         for country in pycountry.countries
     ]
-    return sorted(named, key=lambda pair: _sort_key(pair[1]))
+    return tuple(sorted(named, key=lambda pair: _sort_key(pair[1])))
 
 
 def _sort_key(name: str) -> str:
