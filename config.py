@@ -68,13 +68,20 @@ def _roles(value: str) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()]
 
 
+POSTGRESQL_OPTIONS = "-c jit=off -c plan_cache_mode=force_custom_plan"
+"""The settings of every PostgreSQL connection of the application (see ``_engine_options``)."""
+
+
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("postgresql"):
-        # JIT added over a second to large export queries (performance-notes.md).
+        # JIT added over a second to large export queries (performance-notes.md). psycopg
+        # prepares a statement run five times, and PostgreSQL then may plan it once for
+        # any values: blind to the procedure, the groups and the page's position, a table
+        # page went from 20 ms to 600 ms after a dozen pages. Plan with the values, always.
         return {
             "pool_pre_ping": True,
             "pool_size": int(_env("DATABASE_POOL_SIZE", "10")),
-            "connect_args": {"options": "-c jit=off"},
+            "connect_args": {"options": POSTGRESQL_OPTIONS},
         }
     return {"connect_args": {"timeout": 30}}
 

@@ -94,12 +94,13 @@ def _child(database_url: str, count: int, export_format: str, chosen: str) -> di
     from app.models import AdministrationMember, Dossier, DossierState, Procedure, User
     from app.services import exports, tables
     from app.services.tables import DEFAULT_COLUMNS, FORM, Filter, Sort, TableQuery
+    from config import POSTGRESQL_OPTIONS
 
     instance = tempfile.mkdtemp(prefix="guichet-bench-exports-")
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": "-c jit=off"}},
+            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": POSTGRESQL_OPTIONS}},
             "INSTANCE_DIR": instance,
             "GUICHET_SYNC_PERMISSIONS_ON_START": False,
         }

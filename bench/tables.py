@@ -315,13 +315,6 @@ def main() -> None:
         help="measure again with the indexes of tables.index_statement "
         "(PostgreSQL; dropped afterwards)",
     )
-    parser.add_argument(
-        "--custom-plans",
-        action="store_true",
-        help="plan every execution with its values (plan_cache_mode=force_custom_plan): "
-        "psycopg prepares a statement after 5 runs, and PostgreSQL may then pick a generic "
-        "plan blind to the procedure, groups and search text",
-    )
     options = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
     if not os.environ.get("DATABASE_URL"):
@@ -332,13 +325,7 @@ def main() -> None:
     from app.extensions import db
     from app.services import tables
 
-    overrides: dict[str, Any] = {"GUICHET_SYNC_PERMISSIONS_ON_START": False}
-    if options.custom_plans:
-        overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            "pool_pre_ping": True,
-            "connect_args": {"options": "-c jit=off -c plan_cache_mode=force_custom_plan"},
-        }
-    app = create_app(overrides)
+    app = create_app({"GUICHET_SYNC_PERMISSIONS_ON_START": False})
     with app.app_context(), app.test_request_context():
         engine = db.engine
         found = scenario()

@@ -16,6 +16,7 @@ from flask_migrate import upgrade
 from app import create_app
 from app.extensions import db
 from app.security import sync_permissions
+from config import POSTGRESQL_OPTIONS
 
 TEST_DATABASE_URL = os.environ.get("GUICHET_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("GUICHET_TEST_REDIS_URL")
@@ -82,7 +83,7 @@ def _postgresql_options(url: str) -> dict:
     return {
         "SQLALCHEMY_ENGINE_OPTIONS": {
             "pool_pre_ping": True,
-            "connect_args": {"options": "-c jit=off -c synchronous_commit=off"},
+            "connect_args": {"options": f"{POSTGRESQL_OPTIONS} -c synchronous_commit=off"},
         }
     }
 

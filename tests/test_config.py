@@ -29,7 +29,9 @@ def test_postgres_urls_use_psycopg_3_without_jit(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db/guichet")
     config = load_config({"INSTANCE_DIR": str(tmp_path)})
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/guichet"
-    assert "jit=off" in config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
+    options = config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
+    assert "jit=off" in options
+    assert "plan_cache_mode=force_custom_plan" in options  # never a plan blind to the values
 
 
 def test_a_broker_url_turns_eager_mode_off(tmp_path, monkeypatch):
