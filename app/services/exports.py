@@ -613,8 +613,9 @@ def _chunks(
     result = db.session.execute(statement.execution_options(yield_per=size))
     for partition in result.partitions(size):
         rows = []
+        keys = tables._value_keys(system, partition)
         for item in partition:
-            row = tables._row(item, system, group_names)
+            row = tables._row(item, keys, group_names)
             mapping = item._mapping
             found = {name: mapping[f"document_{name}"] or {} for name in documents}
             for key, document, stable_id in picked:

@@ -1262,7 +1262,8 @@ def fetch_page(query: TableQuery, user, columns: Catalogue) -> Page:
     if backwards:
         results.reverse()
     group_names = columns.group_names
-    rows = [_row(result, query, group_names) for result in results]
+    keys = _value_keys(query, results)
+    rows = [_row(result, keys, group_names) for result in results]
     _add_people_and_labels(rows, query, user)
     first, last = (results[0], results[-1]) if results else (None, None)
     has_next = more if not backwards else position is not None
@@ -1276,12 +1277,18 @@ def fetch_page(query: TableQuery, user, columns: Catalogue) -> Page:
     )
 
 
-def _row(result: Any, query: TableQuery, group_names: Mapping[int, str]) -> Row:
+def _value_keys(query: TableQuery, results: Sequence[Any]) -> list[str]:
+    """The chosen columns the rows of a statement hold a value of (the others are looked
+    up afterwards: followers, labels…), found once for all the rows."""
+    return [key for key in query.columns if results and key in results[0]._mapping]
+
+
+def _row(result: Any, keys: Sequence[str], group_names: Mapping[int, str]) -> Row:
     mapping = result._mapping
     return Row(
         id=mapping["id"],
         state=mapping["state"],
-        values={key: mapping[key] for key in query.columns if key in mapping},
+        values={key: mapping[key] for key in keys},
         applicant=applicant_name(mapping["identity"]),
         group=group_names.get(mapping["group_id"]),
         owner_id=mapping["owner_id"],
