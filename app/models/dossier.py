@@ -181,12 +181,16 @@ class DossierSearch(Model):
     document: Mapped[str] = mapped_column(sa.Text().with_variant(TSVECTOR(), "postgresql"))
 
 
+# One GIN index on (procedure, words) (PostgreSQL's btree_gin): a search reads the
+# procedure's matching documents only, where a words index ANDed with a procedure index
+# read the procedure's whole list of documents (35 ms instead of 19 at 175,000 documents).
 sa.Index(
-    "ix_dossier_search_document",
+    "ix_dossier_search_procedure_document",
+    DossierSearch.procedure_id,
     DossierSearch.document,
     postgresql_using="gin",
 ).ddl_if(dialect="postgresql")
-sa.Index("ix_dossier_search_procedure", DossierSearch.procedure_id)
+sa.Index("ix_dossier_search_procedure", DossierSearch.procedure_id).ddl_if(dialect="sqlite")
 
 
 class DossierTally(Model):
