@@ -8,7 +8,7 @@ page. Every value is escaped by ``markupsafe``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask import url_for
@@ -78,6 +78,18 @@ class Cells:
             return self.waiting if row.pending_correction else Markup("")
         text = escape(column.text(row.values.get(column.key)))
         return Markup(f'<span style="white-space: pre-line">{text}</span>')
+
+    def rows(self, rows: Sequence[Row], shown: Sequence[Column], *, selectable: bool) -> Markup:
+        """The table's body rows: the batch checkbox if ``selectable``, then a cell per
+        shown column, the first one the row's header."""
+        lines = []
+        for row in rows:
+            cells = [f"<td>{self.selection(row)}</td>"] if selectable else []
+            for index, column in enumerate(shown):
+                tag = "td" if index else 'th scope="row"'
+                cells.append(f"<{tag}>{self(column, row)}</{tag[:2]}>")
+            lines.append(f"<tr>{''.join(cells)}</tr>")
+        return Markup("\n".join(lines))
 
     def selection(self, row: Row) -> Markup:
         """The row's checkbox of the batch actions' form."""
