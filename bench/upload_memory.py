@@ -18,20 +18,18 @@ import http.client
 import http.cookiejar
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import harness  # noqa: E402
 from bench.harness import free_port  # noqa: E402
 from bench.harness import memory_kb as memory  # noqa: E402
 
@@ -150,17 +148,12 @@ def worker_pid(master: int) -> int:
 
 
 def sign_in(port: int) -> tuple[str, str]:
-    """Log in through the form; returns (session cookie header, CSRF token)."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    base = f"http://127.0.0.1:{port}"
-    page = opener.open(f"{base}/login/").read().decode()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode(
-        {"username": EMAIL, "password": PASSWORD, "csrf_token": token}
-    ).encode()
-    opener.open(f"{base}/login/", data=form).read()
-    cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
+    """Log in through the portal's form; returns (session cookie header, CSRF token of the
+    page it lands on: signing in starts a new session, the login page's token is void)."""
+    client, token = harness.sign_in(f"http://127.0.0.1:{port}", EMAIL, PASSWORD)
+    if token is None:
+        raise RuntimeError("no CSRF token on the page after signing in")
+    cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in client.cookies)
     return cookies, token
 
 
