@@ -792,15 +792,6 @@ def _key(stable_id: str) -> sa.ColumnElement:
     return sa.literal_column(f"'{stable_id}'", sa.Text)
 
 
-def among(column: sa.ColumnElement, ids: Sequence[int]) -> sa.ColumnElement[bool]:
-    """``column`` is one of ``ids``: on PostgreSQL ``= ANY(array)``, one parameter however
-    many ids (an export chunk's thousands of ``IN`` parameters cost more to send and plan
-    than the lookup itself); ``IN`` elsewhere."""
-    if _dialect() == "postgresql":
-        return column == sa.any_(sa.bindparam(None, list(ids), type_=ARRAY(sa.BigInteger)))
-    return column.in_(list(ids))
-
-
 def _path(stable_id: str, part: str | None = None) -> sa.ColumnElement:
     _key(stable_id)
     suffix = f".{part}" if part else ""
@@ -950,7 +941,7 @@ def _thread_statement(ids: list[int], user_id: int) -> sa.Select:
             Follow,
             sa.and_(Follow.dossier_id == Message.dossier_id, Follow.user_id == user_id),
         )
-        .where(among(Message.dossier_id, ids))
+        .where(Message.dossier_id.in_(ids))
         .group_by(Message.dossier_id)
     )
 
@@ -1321,7 +1312,7 @@ def _add_people_and_labels(rows: list[Row], query: TableQuery, user) -> None:
         followers = db.session.execute(
             sa.select(Follow.dossier_id, User.id, User.first_name, User.last_name, User.email)
             .join(User, User.id == Follow.user_id)
-            .where(among(Follow.dossier_id, ids))
+            .where(Follow.dossier_id.in_(ids))
             .order_by(User.last_name, User.first_name, User.id)
         )
         for dossier_id, user_id, first_name, last_name, email in followers:
@@ -1333,7 +1324,7 @@ def _add_people_and_labels(rows: list[Row], query: TableQuery, user) -> None:
         labels = db.session.execute(
             sa.select(dossier_label.c.dossier_id, Label.id, Label.name, Label.color)
             .join(Label, Label.id == dossier_label.c.label_id)
-            .where(among(dossier_label.c.dossier_id, ids))
+            .where(dossier_label.c.dossier_id.in_(ids))
             .order_by(Label.name)
         )
         for dossier_id, label_id, name, color in labels:
@@ -1683,7 +1674,6 @@ __all__ = [
     "counts_statement",
     "describe_filter",
     "fetch_page",
-    "among",
     "field_catalogue",
     "field_choices",
     "find_number",

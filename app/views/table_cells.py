@@ -19,7 +19,7 @@ from ..models import DossierState
 from ..services.tables import Column, Row
 from ..workflow import state_label
 
-STATE_CLASSES = {
+STATE_CLASSES = {  # the badge of a state, here and in the templates' ``state_badge``
     DossierState.submitted: "info",
     DossierState.in_review: "primary",
     DossierState.accepted: "success",

@@ -737,7 +737,9 @@ class ExpertOpinionView(BaseView):
 
 
 def register(appbuilder: AppBuilder) -> None:
-    """Register the workspace and the expert's pages, each with its menu entry."""
+    """Register the workspace and the expert's pages, each with its menu entry, and the
+    state badges' colours for the templates (``state_classes``)."""
+    current_app.jinja_env.globals["state_classes"] = table_cells.STATE_CLASSES
     appbuilder.add_view(
         WorkspaceView,
         "Agent workspace",
