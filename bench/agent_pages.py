@@ -37,8 +37,8 @@ def table_figures(
     warm: int = 4,
 ) -> tuple[list[Figure], dict[str, Any]]:
     """The table figures, and what was measured (procedure, agent, plan excerpts).
-    ``warm`` untimed requests come first for each address (one per gunicorn worker: each
-    compiles its templates and fills its caches on its first request)."""
+    Each address is warmed first by ``warm`` requests at once, twice (``warm`` = gunicorn's
+    workers: each compiles its templates and fills its caches on its first request)."""
     from app.extensions import db
     from app.models import SavedView
     from app.services import tables

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -338,18 +339,40 @@ def warm_up(server: Server, requests_per_worker: int = 3) -> None:
 
 
 def timed_get(client: requests.Session, url: str, runs: int, warm: int = 1) -> list[float]:
-    """Durations (s) of ``runs`` GETs after ``warm`` untimed ones; every answer must be 200
-    (a redirect or an error is a failed benchmark, not a fast one)."""
+    """Durations (s) of ``runs`` GETs after untimed warm-up; every answer must be 200
+    (a redirect or an error is a failed benchmark, not a fast one).
+
+    The warm-up sends ``warm`` requests at once, twice: gunicorn's sync workers take one
+    connection each, so with ``warm`` = the number of workers every worker serves the page
+    (compiles its templates, fills its caches) before the timing starts. Sent one after the
+    other, some worker could be left cold and its first request counted."""
+    for _round in range(2):
+        with ThreadPoolExecutor(max_workers=warm) as pool:
+            for answer in pool.map(lambda _: _copy(client).get(url, **_GET), range(warm)):
+                _check(answer, url)
     durations = []
-    for index in range(warm + runs):
+    for _run in range(runs):
         started = time.perf_counter()
-        answer = client.get(url, allow_redirects=False, timeout=120)
-        elapsed = time.perf_counter() - started
-        if answer.status_code != 200:
-            raise BenchError(f"GET {url} answered {answer.status_code}")
-        if index >= warm:
-            durations.append(elapsed)
+        answer = client.get(url, **_GET)
+        durations.append(time.perf_counter() - started)
+        _check(answer, url)
     return durations
+
+
+_GET: dict[str, Any] = {"allow_redirects": False, "timeout": 120}
+
+
+def _copy(client: requests.Session) -> requests.Session:
+    """A session of its own (one connection per thread) with ``client``'s cookies."""
+    session = requests.Session()
+    session.cookies.update(client.cookies)
+    session.headers.update(client.headers)
+    return session
+
+
+def _check(answer: requests.Response, url: str) -> None:
+    if answer.status_code != 200:
+        raise BenchError(f"GET {url} answered {answer.status_code}")
 
 
 def timed(action: Callable[[], Any]) -> tuple[float, Any]:
