@@ -65,7 +65,6 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import app_task, db
 from ..fields import registry
-from ..fields.base import FieldType
 from ..models import (
     Attachment,
     Dossier,
@@ -558,11 +557,7 @@ def _memoised_text(column: Column) -> Callable[[Any], str]:
     """``column.text`` with the text of repeated plain values (choices, dates, yes/no)
     remembered: formatting is most of an export's time. Bounded per column."""
     cache: dict[tuple[type, Any], str] = {}
-    kind = type(registry.get(column.spec.type)) if column.spec is not None else None
-    plain = kind is not None and all(
-        getattr(kind, name) is getattr(FieldType, name)
-        for name in ("as_text", "format", "is_empty")
-    )  # free text: its text is itself
+    plain = column.plain  # free text: its text is itself
 
     def text(value: Any) -> str:
         if value is None:
@@ -654,6 +649,11 @@ def _safe_csv(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def _safe_csv_sql(text: Any) -> Any:
+    """``_safe_csv`` in SQL (one pass over the text: it may be a subquery's result)."""
+    return sa.func.regexp_replace(text, "^([=+@\t\r-])", "'\\1")
+
+
 class CsvWriter(Writer):
     def __init__(self, directory: Path, layout: Layout, procedure: Procedure) -> None:
         super().__init__(directory, layout, procedure)
@@ -670,6 +670,31 @@ class CsvWriter(Writer):
             writer.writerow(block.headers)
             self.block_files.append((block, path, handle, writer))
         self.media = _MEDIA[ExportFormat.csv] if not layout.blocks else _ZIP_MEDIA
+
+    def copy(self, statement: sa.Select, report: Callable[[int], None]) -> None:
+        """Write the rows of ``tables.text_statement`` as PostgreSQL itself writes them:
+        ``COPY (…) TO STDOUT`` in CSV (same separator and quoting rules; empty cells are
+        NULL, so unquoted; lines end with LF). ``report`` gets the rows written so far
+        every ``CHUNK_SIZE`` rows (the server sends, and psycopg gives, one row at a
+        time)."""
+        import psycopg
+
+        connection = db.session.connection()
+        compiled = statement.compile(
+            dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        raw = connection.connection.driver_connection
+        sql = psycopg.ClientCursor(raw).mogrify(compiled.string, compiled.params)
+        self.file.flush()
+        out = self.file.buffer
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, DELIMITER ';')") as copy,
+        ):
+            for rows, data in enumerate(copy, start=1):
+                out.write(data)
+                if rows % CHUNK_SIZE == 0:
+                    report(rows)
 
     def _cells(self, values: list[Any]) -> list[Any]:
         zone = self.zone
@@ -1061,11 +1086,20 @@ def write_export(
     (extension, media type, family). ``job_id``: the job whose ``done`` to update."""
     layout = Layout(query, columns)
     writer = WRITERS[ExportFormat(export_format)](directory, layout, procedure)
+
+    def report(done: int) -> None:
+        if job_id is not None:
+            _report_progress(job_id, done)
+
+    if isinstance(writer, CsvWriter) and not layout.blocks:
+        statement = tables.text_statement(query, user, columns, _zone().key, _safe_csv_sql)
+        if statement is not None:  # PostgreSQL can write every column: 5× faster
+            writer.copy(statement, report)
+            return writer.close(), writer.media
     size = ZIP_CHUNK_SIZE if export_format == ExportFormat.zip else CHUNK_SIZE
     done = 0
     for rows in _chunks(query, user, columns, size):
         writer.write(rows)
         done += len(rows)
-        if job_id is not None:
-            _report_progress(job_id, done)
+        report(done)
     return writer.close(), writer.media

@@ -53,14 +53,14 @@ from babel import dates
 from flask import current_app, g
 from flask_babel import get_locale, get_timezone, gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import visitors
 
 from ..extensions import db
 from ..fields import registry
-from ..fields.base import FILTER_OPERATORS, FieldSpec, field_specs
+from ..fields.base import FILTER_OPERATORS, FieldSpec, FieldType, field_specs
 from ..fields.contrib.choices import parse_boolean
 from ..fields.contrib.dates import parse_date
 from ..fields.contrib.numbers import parse_number
@@ -278,6 +278,21 @@ class Column:
     @property
     def operator_labels(self) -> list[tuple[str, str]]:
         return [(op, str(FILTER_OPERATORS[op])) for op in self.operators]
+
+    @property
+    def plain(self) -> bool:
+        """A field whose text is its stored string (free text, e-mail…): its type formats
+        nothing."""
+        if self.spec is None:
+            return False
+        try:
+            kind = type(registry.get(self.spec.type))
+        except registry.UnknownFieldType:
+            return False
+        return all(
+            getattr(kind, name) is getattr(FieldType, name)
+            for name in ("as_text", "format", "is_empty")
+        )
 
     def text(self, value: Any) -> str:
         """A cell's text, as exports and screens show it."""
@@ -784,6 +799,15 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
+def _among(column: Any, ids: Sequence[int]) -> sa.ColumnElement:
+    """``column IN ids``; on PostgreSQL as one array parameter (``= ANY``) rather than one
+    parameter per id: for an export's chunks of 2,000 dossiers, compiling and parsing
+    2,000 placeholders per lookup took longer than the database's answer."""
+    if _dialect() == "postgresql":
+        return column == sa.any_(sa.bindparam("ids", list(ids), ARRAY(sa.Integer), unique=True))
+    return column.in_(ids)
+
+
 def _key(stable_id: str) -> sa.ColumnElement:
     """A JSON key inlined as a literal: expression indexes and statistics match constants,
     not parameters. Column keys come from the catalogue, whose ids passed ``_STABLE_ID``."""
@@ -941,7 +965,7 @@ def _thread_statement(ids: list[int], user_id: int) -> sa.Select:
             Follow,
             sa.and_(Follow.dossier_id == Message.dossier_id, Follow.user_id == user_id),
         )
-        .where(Message.dossier_id.in_(ids))
+        .where(_among(Message.dossier_id, ids))
         .group_by(Message.dossier_id)
     )
 
@@ -1191,6 +1215,99 @@ def rows_statement(query: TableQuery, user, columns: Catalogue) -> sa.Select:
     )
 
 
+def text_statement(
+    query: TableQuery, user, columns: Catalogue, zone: str, safe: Callable[[Any], Any]
+) -> sa.Select | None:
+    """``rows_statement`` with each chosen column as the text an export writes, for
+    PostgreSQL to write the CSV itself (``COPY``): the same texts as ``Column.text`` and
+    the export's readers, NULL when empty; ``safe`` wraps each free text (the CSV's
+    formula guard). None on SQLite, or when a column's text needs Python (a field type
+    that formats its answers: dates, phone numbers, addresses…)."""
+    if _dialect() != "postgresql":
+        return None
+    sql = _Sql("postgresql", user.id)
+    texts = []
+    for key in query.columns:
+        column = columns.get(key)
+        text = _sql_text(column, sql, columns, zone)
+        if text is None:
+            return None
+        if column.kind not in ("id", "unread", "timestamp", "state", "correction"):
+            text = safe(text)  # not our own texts (numbers, dates, state names, "Yes")
+        texts.append(sa.func.nullif(text, "").label(key))
+    sort_key = _value(columns.get(query.sort.column), sql)
+    return (
+        _base(query, user, columns, sql)
+        .add_columns(*texts)
+        .order_by(*_ordering(sort_key, query.sort.direction))
+    )
+
+
+def _sql_text(column: Column, sql: _Sql, columns: Catalogue, zone: str) -> Any:
+    kind = column.kind
+    if kind in ("id", "unread"):
+        return sa.cast(_value(column, sql), sa.Text)
+    if kind == "state":
+        return sa.case(
+            {state: str(state_label(state)) for state in DossierState}, value=Dossier.state
+        )
+    if kind == "group":
+        names = columns.group_names
+        return sa.case(names, value=Dossier.group_id) if names else sa.null()
+    if kind == "timestamp":
+        local = sa.func.timezone(zone, getattr(Dossier, column.key))
+        return sa.func.to_char(local, "YYYY-MM-DD HH24:MI")
+    if kind == "applicant":
+        identity = Dossier.identity
+
+        def read(key: str) -> sa.ColumnElement:
+            return sa.func.nullif(identity.op("->>", return_type=sa.Text)(_key(key)), "")
+
+        email = sa.select(User.email).where(User.id == Dossier.owner_id).correlate(Dossier)
+        person = sa.func.concat_ws(" ", read("first_name"), read("last_name"))
+        return sa.func.coalesce(read("name"), sa.func.nullif(person, ""), email.scalar_subquery())
+    if kind == "followers":
+        name = sa.func.coalesce(
+            sa.func.nullif(
+                sa.func.concat_ws(
+                    " ", sa.func.nullif(User.first_name, ""), sa.func.nullif(User.last_name, "")
+                ),
+                "",
+            ),
+            User.email,
+        )
+        names = (
+            sa.select(
+                sa.func.array_agg(
+                    aggregate_order_by(name, User.last_name, User.first_name, User.id)
+                )
+            )
+            .join(Follow, Follow.user_id == User.id)
+            .where(Follow.dossier_id == Dossier.id)
+            .correlate(Dossier)
+        )
+        return sa.func.array_to_string(names.scalar_subquery(), ", ")
+    if kind == "labels":
+        names = (
+            sa.select(sa.func.array_agg(aggregate_order_by(Label.name, Label.name)))
+            .join(dossier_label, dossier_label.c.label_id == Label.id)
+            .where(dossier_label.c.dossier_id == Dossier.id)
+            .correlate(Dossier)
+        )
+        return sa.func.array_to_string(names.scalar_subquery(), ", ")
+    if kind == "correction":
+        return sa.case((sa.exists(_pending_corrections()), gettext("Yes")), else_=None)
+    if column.plain:
+        answer = sql.document(column).op("->", return_type=JSONB)(_key(column.spec.stable_id))
+        text = sql.text(column)
+        return sa.case(
+            (sa.func.jsonb_typeof(answer) == "number", text),
+            (sa.and_(sa.func.jsonb_typeof(answer) == "string", text.op("~")(r"\S")), text),
+            else_=None,
+        )
+    return None
+
+
 @dataclass
 class Row:
     """One dossier of a page: raw values by column key, ready for ``Column.text``."""
@@ -1304,7 +1421,9 @@ def _add_people_and_labels(rows: list[Row], query: TableQuery, user) -> None:
     nameless = {row.owner_id for row in rows if not row.applicant and row.owner_id}
     if nameless:  # an identity not filled in yet: the account's address says who
         emails = dict(
-            db.session.execute(sa.select(User.id, User.email).where(User.id.in_(nameless))).all()
+            db.session.execute(
+                sa.select(User.id, User.email).where(_among(User.id, nameless))
+            ).all()
         )
         for row in rows:
             row.applicant = row.applicant or emails.get(row.owner_id) or ""
@@ -1312,7 +1431,7 @@ def _add_people_and_labels(rows: list[Row], query: TableQuery, user) -> None:
         followers = db.session.execute(
             sa.select(Follow.dossier_id, User.id, User.first_name, User.last_name, User.email)
             .join(User, User.id == Follow.user_id)
-            .where(Follow.dossier_id.in_(ids))
+            .where(_among(Follow.dossier_id, ids))
             .order_by(User.last_name, User.first_name, User.id)
         )
         for dossier_id, user_id, first_name, last_name, email in followers:
@@ -1324,7 +1443,7 @@ def _add_people_and_labels(rows: list[Row], query: TableQuery, user) -> None:
         labels = db.session.execute(
             sa.select(dossier_label.c.dossier_id, Label.id, Label.name, Label.color)
             .join(Label, Label.id == dossier_label.c.label_id)
-            .where(dossier_label.c.dossier_id.in_(ids))
+            .where(_among(dossier_label.c.dossier_id, ids))
             .order_by(Label.name)
         )
         for dossier_id, label_id, name, color in labels:
