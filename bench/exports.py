@@ -16,7 +16,9 @@ exactly as the worker does (server-side cursor, chunks, formatting, writing the 
 storing it). It reports dossiers per second, the process's peak RSS (``ru_maxrss``) and its
 RSS before the export, the file's size, and the time of ``COPY (the same SELECT) TO STDOUT``
 read to the end, the database's own floor for producing those rows (``copy_ratio``: the
-export's time over COPY's).
+export's time over COPY's). For XLSX, also the time xlsxwriter itself needs to write as
+many rows of the same cells, already formatted (``xlsxwriter_per_second``: the format's
+own floor, which the target "close to what xlsxwriter itself can write" is about).
 
 Targets (not asserted anywhere): CSV ≥ 50,000 dossiers/s, XLSX ≥ 6,000/s, peak RSS under
 250 MB at 50,000 and 200,000 dossiers.
@@ -155,6 +157,9 @@ def _child(database_url: str, count: int, export_format: str, chosen: str) -> di
         db.session.rollback()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         copy_seconds = _copy_time(db, tables.rows_statement(query, user, columns))
+        writer_seconds = None
+        if export_format == "xlsx":
+            writer_seconds = _xlsxwriter_time(query, user, columns, rows)
     return {
         "format": export_format,
         "column_set": chosen,
@@ -169,8 +174,64 @@ def _child(database_url: str, count: int, export_format: str, chosen: str) -> di
         "file_mb": round(size / 2**20, 1),
         "copy_seconds": round(copy_seconds, 3),
         "copy_ratio": round(elapsed / copy_seconds, 1) if copy_seconds else None,
+        **(
+            {
+                "xlsxwriter_seconds": round(writer_seconds, 3),
+                "xlsxwriter_per_second": round(rows / writer_seconds),
+                "xlsxwriter_ratio": round(elapsed / writer_seconds, 1),
+            }
+            if writer_seconds
+            else {}
+        ),
         "load_average": round(os.getloadavg()[0], 1),  # the machine may be shared
     }
+
+
+def _xlsxwriter_time(query, user, columns, count: int, sample: int = 2000) -> float:
+    """Seconds xlsxwriter itself needs to write ``count`` rows of the same cells (the
+    export's first ``sample`` rows, already formatted, written over and over, with the
+    writer's calls and options): the floor of an XLSX export, whatever Guichet does."""
+    import xlsxwriter
+
+    from app.extensions import db
+    from app.services import exports
+
+    layout = exports.Layout(query, columns)
+    zone = exports._zone()
+    rows = []
+    for chunk in exports._chunks(query, user, columns, sample):
+        for row in chunk:
+            values = layout.values(row)
+            rows.append(
+                [
+                    exports._local(value, zone) if kind == exports.MOMENT else value
+                    for kind, value in zip(layout.kinds, values, strict=True)
+                ]
+            )
+        break
+    db.session.rollback()
+    if not rows:
+        return 0.0
+    kinds = layout.kinds
+    with tempfile.TemporaryDirectory(prefix="guichet-bench-xlsxwriter-") as directory:
+        book = xlsxwriter.Workbook(
+            f"{directory}/floor.xlsx",
+            {"constant_memory": True, "tmpdir": directory, "in_memory": False},
+        )
+        moment = book.add_format({"num_format": "dd/mm/yyyy hh:mm"})
+        sheet = book.add_worksheet()
+        started = time.perf_counter()
+        for line in range(1, count + 1):
+            for col, (kind, value) in enumerate(zip(kinds, rows[line % len(rows)], strict=True)):
+                if kind == exports.TEXT:
+                    if value:
+                        sheet.write_string(line, col, value)
+                elif kind == exports.NUMBER:
+                    sheet.write_number(line, col, value)
+                elif value is not None:
+                    sheet.write_datetime(line, col, value, moment)
+        book.close()
+        return time.perf_counter() - started
 
 
 def _copy_time(db, statement) -> float:
@@ -194,7 +255,8 @@ def _table(results: list[dict[str, Any]]) -> str:
     head = (
         f"{'format':<6} {'dossiers':>9} {'cols':>4} {'seconds':>8} {'dossiers/s':>10} "
         f"{'per CPU s':>9} {'load':>5} "
-        f"{'peak RSS':>9} {'RSS before':>10} {'file':>8} {'COPY s':>7} {'×COPY':>6}"
+        f"{'peak RSS':>9} {'RSS before':>10} {'file':>8} {'COPY s':>7} {'×COPY':>6} "
+        f"{'xlsxwriter/s':>12}"
     )
     lines = [head]
     for r in results:
@@ -204,7 +266,8 @@ def _table(results: list[dict[str, Any]]) -> str:
             f"{r['load_average']:>5} "
             f"{r['peak_rss_mb']:>6.0f} MB "
             f"{r['rss_before_mb']:>7.0f} MB {r['file_mb']:>5.0f} MB "
-            f"{r['copy_seconds']:>7.2f} {r['copy_ratio']:>6}"
+            f"{r['copy_seconds']:>7.2f} {r['copy_ratio']:>6} "
+            + (f"{r['xlsxwriter_per_second']:>12,}" if "xlsxwriter_per_second" in r else "")
         )
     return "\n".join(lines)
 
