@@ -1244,6 +1244,9 @@ def text_statement(
 
 
 def _sql_text(column: Column, sql: _Sql, columns: Catalogue, zone: str) -> Any:
+    """A column's text in SQL, None when only Python can write it. A free-text answer that
+    is a JSON number is written as PostgreSQL prints it (dossier links are whole numbers);
+    one of another JSON type (which the form never stores for these fields) is left out."""
     kind = column.kind
     if kind in ("id", "unread"):
         return sa.cast(_value(column, sql), sa.Text)
