@@ -146,6 +146,32 @@ def test_opening_the_confirmation_link_asks_for_a_press_then_activates(app, clie
     assert "already confirmed" in again
 
 
+def test_signing_up_while_starting_a_procedure_leads_back_to_it(app, client):
+    start = "/demarches/permis-de-vegetaliser/commencer"
+    quoted = "%2Fdemarches%2Fpermis-de-vegetaliser%2Fcommencer"
+    login_page = client.get(f"/connexion?next={quoted}").get_data(as_text=True)
+    assert f'href="/inscription?next={start}"' in login_page
+    signup_page = client.get(f"/inscription?next={quoted}").get_data(as_text=True)
+    assert f'<input type="hidden" name="next" value="{start}">' in signup_page
+    assert f'href="/connexion?next={start}"' in signup_page
+    sign_up(client, next=start)
+    path = link_in(mails(app)[0])
+    assert path.endswith(f"?next={start}")
+    assert f'name="next" value="{start}"' in client.get(path).get_data(as_text=True)
+    confirmed = client.post(path.split("?")[0], data={"next": start})
+    assert confirmed.headers["Location"] == f"/connexion?next={start}"
+    response = login(client, "marie.curie@example.org", next=start)
+    assert response.status_code == 302 and response.headers["Location"] == start
+
+
+def test_a_next_page_of_another_site_is_dropped_on_the_way(app, client):
+    sign_up(client, next="https://evil.example/")
+    path = link_in(mails(app)[0])
+    assert "next" not in path
+    confirmed = client.post(path, data={"next": "//evil.example/"})
+    assert confirmed.headers["Location"] == "/connexion"
+
+
 def test_an_expired_or_forged_confirmation_link_is_refused(app, client, monkeypatch):
     expired(monkeypatch, 3 * 24 * 3600)
     sign_up(client)

@@ -135,13 +135,16 @@ def _mail_sent(reason: str, address: str):
     return redirect(url_for("public_forms.check_mailbox", reason=reason))
 
 
-def _send_confirmation(user: User) -> None:
+def _send_confirmation(user: User, next_page: str = "") -> None:
+    """Mail the link that confirms the account; ``next_page`` (a safe path: the procedure
+    the person was starting) comes back with it, to lead them there once logged in."""
+    token = accounts.make_confirmation_token(user)
     _send(
         user.email,
         gettext("Confirm your Guichet account"),
         "confirm_account",
         user=user,
-        link=_link("public_forms.confirm", token=accounts.make_confirmation_token(user)),
+        link=_link("public_forms.confirm", token=token, next=next_page or None),
         hours=int(accounts.CONFIRMATION_MAX_AGE.total_seconds() // 3600),
     )
 
@@ -154,12 +157,17 @@ def _send_confirmation(user: User) -> None:
 @limiter.limit(FORM_LIMIT, methods=["POST"])
 @limiter.limit(MAIL_LIMIT_PER_ADDRESS, methods=["POST"], key_func=_typed_address)
 def signup():
-    """Create an applicant account, inactive until its address is confirmed."""
+    """Create an applicant account, inactive until its address is confirmed. A ``next``
+    page (the procedure the person was starting) follows the confirmation link and the
+    login, which then lead there."""
+    next_page = safe_next("")
     if current_user.is_authenticated:
-        return redirect(url_for("public_forms.my_dossiers"))
+        return redirect(next_page or url_for("public_forms.my_dossiers"))
     values = {name: request.form.get(name, "").strip() for name in ("first_name", "last_name")}
     if request.method == "GET":
-        return render_template("portal/accounts/signup.html", values=values, errors={})
+        return render_template(
+            "portal/accounts/signup.html", values=values, errors={}, next_page=next_page
+        )
     errors: dict[str, Any] = {}
     for name, message in (
         ("first_name", gettext("Enter your first name.")),
@@ -181,13 +189,15 @@ def signup():
         )
     )
     if errors:
-        html = render_template("portal/accounts/signup.html", values=values, errors=errors)
+        html = render_template(
+            "portal/accounts/signup.html", values=values, errors=errors, next_page=next_page
+        )
         return html, 422
     user, created = accounts.sign_up(
         values["email"], values["first_name"], values["last_name"], password
     )
     if created:
-        _send_confirmation(user)
+        _send_confirmation(user, next_page)
     else:
         _send(
             user.email,
@@ -195,7 +205,7 @@ def signup():
             "already_registered",
             user=user,
             unconfirmed=accounts.is_unconfirmed(user),
-            login=_link("public_forms.login"),
+            login=_link("public_forms.login", next=next_page or None),
             reset=_link("public_forms.reset", token=accounts.make_reset_token(user))
             if accounts.can_reset_password(user)
             else None,
@@ -246,16 +256,19 @@ def confirm(token: str):
                 "confirmed yet, we will send you a new link."
             ),
         )
+    next_page = safe_next("") or None
     if not accounts.is_unconfirmed(user):
         flash(gettext("Your account is already confirmed. You can log in."), "info")
-        return redirect(url_for("public_forms.login"))
+        return redirect(url_for("public_forms.login", next=next_page))
     if request.method == "GET":
-        return render_template("portal/accounts/confirm.html", user=user, token=token)
+        return render_template(
+            "portal/accounts/confirm.html", user=user, token=token, next_page=next_page
+        )
     accounts.confirm(user)
     db.session.commit()
     session["login_email"] = user.email
     flash(gettext("Your account is confirmed. You can now log in."), "success")
-    return redirect(url_for("public_forms.login"))
+    return redirect(url_for("public_forms.login", next=next_page))
 
 
 # ---------------------------------------------------------------------------------------
@@ -296,7 +309,7 @@ def login():
             and accounts.is_unconfirmed(waiting)
             and check_password_hash(waiting.password or "", password)
         ):
-            _send_confirmation(waiting)
+            _send_confirmation(waiting, next_page)
             db.session.commit()
             errors["email"] = gettext(
                 "Your account is not confirmed yet. We have sent you a new confirmation "
