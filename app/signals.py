@@ -23,3 +23,7 @@ dossier_deleting = _signals.signal("dossier-deleting")
 """Sent by ``app.services.retention`` just before it deletes an expired dossier
 (``dossier=…, reason="retention_expired" | "draft_expired"``): a plugin deletes what it
 keeps for that dossier (the attachments plugin its files) in the same transaction."""
+
+procedure_cloned = _signals.signal("procedure-cloned")
+"""Sent by ``app.services.procedures.clone`` once the copy is flushed (``source=…,
+copy=…``): the attachments plugin gives the copy the same logo, notice and signature."""

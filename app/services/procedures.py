@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from .. import signals
 from ..extensions import db
 from ..models import (
     Administration,
@@ -303,7 +304,8 @@ def close_past_deadline(now: datetime | None = None) -> list[int]:
 
 def clone(procedure: Procedure, administration: Administration) -> Procedure:
     """A new procedure in test mode with the same settings, form, groups (without their
-    members unless in the same administration), labels and templates."""
+    members unless in the same administration), labels and templates (and, through
+    ``signals.procedure_cloned``, the same logo, notice and signature image)."""
     same_administration = administration.id == procedure.administration_id
     groups = [
         InstructorGroup(
@@ -344,4 +346,6 @@ def clone(procedure: Procedure, administration: Administration) -> Procedure:
     if source is not None:
         copy_fields(source, copy.draft_revision)
         copy.draft_revision.eligibility_rules = list(source.eligibility_rules or [])
+    db.session.flush()
+    signals.procedure_cloned.send(procedure, copy=copy)
     return copy

@@ -56,6 +56,13 @@ def _delete_files_of_deleted_dossier(sender, dossier, **_extra) -> None:
     delete_dossier_files(dossier.id)
 
 
+def _copy_procedure_files(source, copy, **_extra) -> None:
+    """A procedure was cloned: the copy gets the same logo, notice and signature."""
+    from . import procedure_files
+
+    procedure_files.copy_files(source, copy)
+
+
 def init_app(app: Flask, appbuilder: AppBuilder) -> None:
     configure(app)
     from app.services import attestations
@@ -67,6 +74,7 @@ def init_app(app: Flask, appbuilder: AppBuilder) -> None:
     app.add_template_global(admin_views.file_choice, "procedure_file")
     attestations.set_image_source(app, procedure_files.image_data_url)
     signals.dossier_deleting.connect(_delete_files_of_deleted_dossier, weak=False)
+    signals.procedure_cloned.connect(_copy_procedure_files, weak=False)
     csrf = app.extensions.get("csrf")
     if csrf is not None:
         # The views check the same token themselves and answer the portal's script in

@@ -96,6 +96,17 @@ def remove(procedure: Procedure, use: AttachmentUse | str) -> bool:
     return True
 
 
+def copy_files(source: Procedure, copy: Procedure) -> None:
+    """Give a procedure's copy the source's logo, notice and signature image: rows of its
+    own sharing the stored bytes (``signals.procedure_cloned``; the caller commits)."""
+    for use in services.PROCEDURE_FILE_USES:
+        original = current(source, use)
+        if original is not None:
+            _set(
+                copy, use, services.duplicate(original, services.target_for(use, procedure=copy)).id
+            )
+
+
 def showable(attachment: Attachment | None) -> bool:
     """Whether a procedure's file may be shown on the portal or drawn in a PDF now."""
     return attachment is not None and attachment.scan_status in SHOWABLE

@@ -369,6 +369,34 @@ def store_generated(
     return attachment
 
 
+def duplicate(attachment: Attachment, target: UploadTarget) -> Attachment:
+    """A new row for ``target`` holding the same stored bytes as ``attachment`` (its scan
+    verdict included): bytes stay in storage while any row references their key. The
+    caller commits."""
+    _lock_storage_keys([attachment.storage_key])
+    copy = Attachment(
+        use=target.use,
+        storage_key=attachment.storage_key,
+        sha256=attachment.sha256,
+        size=attachment.size,
+        original_name=attachment.original_name,
+        declared_type=attachment.declared_type,
+        sniffed_type=attachment.sniffed_type,
+        family=attachment.family,
+        scan_status=attachment.scan_status,
+        scan_detail=attachment.scan_detail,
+        scanned_at=attachment.scanned_at,
+        uploaded_by_id=attachment.uploaded_by_id,
+        dossier_id=target.dossier_id,
+        field_stable_id=target.field_stable_id,
+        procedure_id=target.procedure_id,
+        message_id=target.message_id,
+    )
+    db.session.add(copy)
+    db.session.flush()
+    return copy
+
+
 def _checked_chunks(
     stream: BinaryIO, filename: str | None, target: UploadTarget, verdicts: list
 ) -> Iterator[bytes]:

@@ -352,6 +352,41 @@ def test_the_signature_is_sent_from_the_attestation_screen_and_drawn_in_its_pdf(
     assert image_count(preview_pdf(client, pid)) == 0
 
 
+def test_a_copy_of_the_procedure_has_the_same_files_of_its_own(app, client, setup):
+    make.login(client, setup["me"])
+    pid = setup["pid"]
+    for use, content, name in (
+        ("logo", png(seed=3), "logo.png"),
+        ("notice", PDF, "notice.pdf"),
+        ("signature", png(seed=4), "signature.png"),
+    ):
+        assert send(client, pid, use, content, name).status_code == 302
+    with app.app_context():
+        administration_id = db.session.get(Procedure, pid).administration_id
+    response = client.post(f"/procedures/{pid}/clone", data={"administration": administration_id})
+    copy_id = int(re.search(r"/procedures/(\d+)/", response.location).group(1))
+    assert copy_id != pid
+    for use in ("logo", "notice", "signature"):
+        original, copied = procedure_file(app, pid, use), procedure_file(app, copy_id, use)
+        assert copied["id"] != original["id"]
+        assert (copied["name"], copied["type"]) == (original["name"], original["type"])
+        downloaded = client.get(f"/attachments/{copied['id']}")
+        assert downloaded.status_code == 200, use
+        assert downloaded.data == client.get(f"/attachments/{original['id']}").data
+    with app.app_context():
+        rows = db.session.scalars(
+            sa.select(Attachment).where(Attachment.procedure_id == copy_id)
+        ).all()
+        assert {row.use.value for row in rows} == {"logo", "notice", "signature"}
+        assert all(row.scan_status == ScanStatus.not_scanned for row in rows)
+
+    # removing the copy's logo leaves the original's bytes where they are
+    client.post(f"/procedures/{copy_id}/fichiers/logo/supprimer")
+    assert procedure_file(app, copy_id, "logo") is None
+    original = procedure_file(app, pid, "logo")
+    assert client.get(f"/attachments/{original['id']}").data == png(seed=3)
+
+
 def test_the_logo_is_printed_on_the_attestation(client, setup):
     make.login(client, setup["me"])
     send(client, setup["pid"], "logo", png(seed=5), "logo.png")
