@@ -664,6 +664,42 @@ class ApiV1(BaseApi):
         db.session.commit()
         return self.response(200, id=label.id, name=label.name)
 
+    @expose("/dossiers/<int:number>/labels/<int:label_id>", methods=["DELETE"])
+    @token_required(write=True)
+    def remove_label(self, number: int, label_id: int) -> Response:
+        """Take one of the procedure's labels off the dossier (nothing happens if it does
+        not have it).
+        ---
+        delete:
+          summary: Remove a label
+          security:
+          - bearer: []
+          parameters:
+          - number
+          - in: path
+            name: label_id
+            required: true
+            schema: {type: integer, minimum: 1, maximum: 2147483647}
+          responses:
+            204:
+              description: The dossier no longer has the label
+            401:
+              $ref: '#/components/responses/Unauthorized'
+            403:
+              $ref: '#/components/responses/Forbidden'
+            404:
+              $ref: '#/components/responses/NotFound'
+            429:
+              $ref: '#/components/responses/TooManyRequests'
+        """
+        dossier = scoped_dossier(number)
+        try:
+            instruction.set_label(dossier, label_id, False)
+        except instruction.InstructionError as refusal:
+            raise ApiError(404, "not_found", refusal.message) from None
+        db.session.commit()
+        return Response(status=204)
+
     @expose("/dossiers/<int:number>/files/<int:file_id>", methods=["GET"])
     @token_required()
     def file(self, number: int, file_id: int) -> Response:

@@ -295,6 +295,33 @@ def test_a_label_of_the_procedure_is_added_once(world):
         assert rows == [label]
 
 
+def test_a_label_is_taken_off_once_and_only_a_label_of_the_procedure(world):
+    number = world.dossiers["in_review"]
+    with world.app.app_context():
+        label = data.label(db.session.get(Procedure, world.procedure), "Complet").id
+        kept = data.label(db.session.get(Procedure, world.procedure), "Urgent").id
+        foreign_label = data.label(db.session.get(Procedure, world.second), "Autre").id
+    client = world.client()
+    for chosen in (label, kept):
+        client.post(
+            f"/api/v1/dossiers/{number}/labels", json={"label_id": chosen}, headers=world.headers()
+        )
+    for _ in range(2):
+        response = client.delete(
+            f"/api/v1/dossiers/{number}/labels/{label}", headers=world.headers()
+        )
+        assert response.status_code == 204 and not response.data
+    other = client.delete(
+        f"/api/v1/dossiers/{number}/labels/{foreign_label}", headers=world.headers()
+    )
+    assert other.status_code == 404
+    with world.app.app_context():
+        rows = db.session.scalars(
+            sa.select(dossier_label.c.label_id).where(dossier_label.c.dossier_id == number)
+        ).all()
+        assert rows == [kept]
+
+
 def test_the_api_needs_no_csrf_token_but_the_screens_do(make_app):
     from .conftest import build_world
 

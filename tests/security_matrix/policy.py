@@ -172,6 +172,7 @@ POLICY: dict[str, Access] = {
     "ApiV1.post_message": by_token(401),
     "ApiV1.set_annotations": by_token(401),
     "ApiV1.add_label": by_token(401),
+    "ApiV1.remove_label": by_token(401),
     # -- every signed-in person, about themselves --------------------------------------------
     "public_forms.my_dossiers": signed_in(),
     "public_forms.change_email": signed_in(),
