@@ -164,6 +164,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "BACKOFFICE_LOGIN_RATE_LIMIT": _env("BACKOFFICE_LOGIN_RATE_LIMIT", "10/minute"),
         "LOGIN_LOCKOUT_THRESHOLD": int(_env("LOGIN_LOCKOUT_THRESHOLD", "10")),
         "LOGIN_LOCKOUT_MINUTES": int(_env("LOGIN_LOCKOUT_MINUTES", "15")),
+        # The second factor's keys, newest first (comma-separated); SECRET_KEY if unset.
+        "TWO_FACTOR_KEYS": [
+            key.strip() for key in (_env("TWO_FACTOR_KEYS") or "").split(",") if key.strip()
+        ],
         "TWO_FACTOR_REQUIRED_ROLES": _roles(
             _env("TWO_FACTOR_REQUIRED_ROLES", "Admin,Administrator") or ""
         ),
@@ -219,6 +223,8 @@ def check_config(config: dict[str, Any]) -> None:
         problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         problems.append("DATABASE_URL must point to PostgreSQL, not SQLite")
+    if any(len(key) < 32 for key in config.get("TWO_FACTOR_KEYS") or ()):
+        problems.append("each of TWO_FACTOR_KEYS must be a random value of at least 32 characters")
     missing = {"Admin", "Administrator"} - set(config.get("TWO_FACTOR_REQUIRED_ROLES") or ())
     if missing:
         problems.append(

@@ -11,10 +11,12 @@ portal's ``/connexion``, which both call ``SecurityManager.auth_user_db``):
   the rate limiter's storage, Redis in production);
 - **TOTP** (RFC 6238, 30-second steps, six digits, one step of clock skew either way): a
   code is accepted once (the last step used is stored), recovery codes work once each.
-  The secret is stored encrypted with Fernet under a key derived from ``SECRET_KEY``
-  (HKDF): a copy of the database alone does not give anyone's codes. Changing
-  ``SECRET_KEY`` therefore voids every enrolment (people enrol again after a platform
-  admin resets them) — see docs/security.md;
+  The secret is stored encrypted with Fernet under a key derived (HKDF) from the first of
+  ``TWO_FACTOR_KEYS``, else from ``SECRET_KEY``; recovery codes are kept as HMACs under
+  the same key: a copy of the database alone does not give anyone's codes. The other keys
+  of the list (and ``SECRET_KEY``) still open what they made, and a secret is encrypted
+  again under the current key each time its code is accepted, so keys can be rotated
+  without anyone enrolling again (docs/security.md);
 - **sessions**: each session carries the person's ``session_generation`` as it was at
   sign-in and the time of sign-in; ``log_out_everywhere`` (also done on a password change
   and a reset of the second factor) bumps the generation, which ends every other session
@@ -36,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import segno
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, g, session
@@ -230,11 +232,30 @@ def login_locked_message(until: datetime) -> str:
 # TOTP
 
 
-def _fernet() -> Fernet:
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=b"guichet", info=b"guichet.totp-secret"
-    ).derive(current_app.config["SECRET_KEY"].encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+def _keys() -> list[str]:
+    """The second factor's keys: ``TWO_FACTOR_KEYS`` (the first one encrypts and keys new
+    recovery codes, the others still open what they made), then ``SECRET_KEY``, which
+    keyed everything before a dedicated key was set."""
+    keys = list(current_app.config.get("TWO_FACTOR_KEYS") or ())
+    return [*keys, current_app.config["SECRET_KEY"]]
+
+
+def _fernet() -> MultiFernet:
+    return MultiFernet(
+        [
+            Fernet(
+                base64.urlsafe_b64encode(
+                    HKDF(
+                        algorithm=hashes.SHA256(),
+                        length=32,
+                        salt=b"guichet",
+                        info=b"guichet.totp-secret",
+                    ).derive(key.encode())
+                )
+            )
+            for key in _keys()
+        ]
+    )
 
 
 def _encrypt(secret: str) -> str:
@@ -246,7 +267,7 @@ def _decrypt(token: str | None) -> str | None:
         return None
     try:
         return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken:  # SECRET_KEY changed since enrolment
+    except InvalidToken:  # made under a key no longer configured
         return None
 
 
@@ -327,10 +348,12 @@ def new_recovery_codes(user: User) -> list[str]:
     return codes
 
 
-def _recovery_hash(code: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
+def _recovery_hash(code: str, key: str | None = None) -> str:
+    """A recovery code's keyed hash: under the current key, or ``key``."""
     return hmac.new(
-        key, b"guichet.recovery:" + _normalise_code(code).encode(), "sha256"
+        (key or _keys()[0]).encode(),
+        b"guichet.recovery:" + _normalise_code(code).encode(),
+        "sha256",
     ).hexdigest()
 
 
@@ -346,12 +369,13 @@ def verify_second_factor(user: User, code: str) -> str | None:
         step = _matching_step(secret, normalised, state.totp_last_step)
         if step is not None:
             state.totp_last_step = step
+            state.totp_secret = _encrypt(secret)  # under the current key, if it changed
             return "totp"
     if len(normalised) == 10:
-        wanted = _recovery_hash(normalised)
+        wanted = {_recovery_hash(normalised, key) for key in _keys()}
         left = list(state.recovery_codes or [])
         for stored in left:
-            if hmac.compare_digest(stored, wanted):
+            if any(hmac.compare_digest(stored, hashed) for hashed in wanted):
                 left.remove(stored)
                 state.recovery_codes = left  # a new list: JSON columns track assignment
                 audit.record(

@@ -22,7 +22,7 @@ import factories as make
 from app.extensions import db
 from app.models import AuditEvent, OutboxEvent, User, UserSecurity, utcnow
 from app.security import Roles
-from app.services import accounts
+from app.services import accounts, authentication
 from config import ConfigurationError, load_config
 
 PASSWORD = make.PASSWORD
@@ -206,6 +206,52 @@ def test_a_recovery_code_opens_the_account_once(make_app):
         response = other.post("/login/two-factor", data={"code": codes[0].upper()})
         assert response.status_code == expected, n
     assert len(actions(app, "user.recovery_code_used")) == 1
+
+
+def test_the_second_factor_survives_a_new_secret_key_once_it_has_a_key_of_its_own(make_app):
+    app = secure_app(make_app)
+    username = person(app, Roles.ADMINISTRATOR)
+    client = app.test_client()
+    password_login(client, username)
+    secret, codes = enrol(client)  # under SECRET_KEY: no dedicated key yet
+
+    def signs_in(code: str) -> bool:
+        with app.app_context():  # every step may be used again: only keys are tested
+            db.session.scalar(sa.select(UserSecurity)).totp_last_step = 0
+            db.session.commit()
+        other = app.test_client()
+        password_login(other, username)
+        return other.post("/login/two-factor", data={"code": code}).status_code == 302
+
+    app.config["TWO_FACTOR_KEYS"] = ["k" * 40]
+    assert signs_in(codes[0])  # a recovery code keyed by SECRET_KEY still works
+    assert signs_in(pyotp.TOTP(secret).now())  # … and the secret is encrypted again
+    with app.app_context():
+        new_codes = authentication.new_recovery_codes(accounts.find_user_by_email(username))
+        db.session.commit()
+
+    app.config["SECRET_KEY"] = "a new secret key for the platform, 40 chars"
+    assert signs_in(pyotp.TOTP(secret).now())
+    assert signs_in(new_codes[0])
+    assert not signs_in(codes[1])  # made under the old SECRET_KEY only
+
+    app.config["TWO_FACTOR_KEYS"] = ["n" * 40, "k" * 40]  # a newer key; the old one kept
+    assert signs_in(pyotp.TOTP(secret).now())
+    app.config["TWO_FACTOR_KEYS"] = ["n" * 40]  # the old one dropped: encrypted again above
+    assert signs_in(pyotp.TOTP(secret).now())
+    app.config["TWO_FACTOR_KEYS"] = ["z" * 40]  # a key that never saw it
+    assert not signs_in(pyotp.TOTP(secret).now())
+
+
+def test_production_refuses_a_short_second_factor_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db/guichet")
+    monkeypatch.setenv("TWO_FACTOR_KEYS", f"{'k' * 40}, short")
+    with pytest.raises(ConfigurationError, match="TWO_FACTOR_KEYS"):
+        load_config({"INSTANCE_DIR": str(tmp_path), "GUICHET_ENV": "production"})
+    monkeypatch.setenv("TWO_FACTOR_KEYS", f"{'k' * 40}, {'o' * 40}")
+    config = load_config({"INSTANCE_DIR": str(tmp_path), "GUICHET_ENV": "production"})
+    assert config["TWO_FACTOR_KEYS"] == ["k" * 40, "o" * 40]
 
 
 def test_the_portal_login_cannot_skip_the_second_factor(make_app):
