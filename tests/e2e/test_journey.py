@@ -146,7 +146,8 @@ def add_field(page, type_name: str, label: str) -> None:
 
 
 def sign_up(page, live_app, steps: Steps) -> None:
-    """From the catalogue to a confirmed, signed-in applicant on the procedure's page."""
+    """From the catalogue to a confirmed, signed-in applicant brought back to the start of
+    the procedure they were starting when asked to log in."""
     page.goto("/")
     check_portal_page(page, steps, "portal-home")
     page.get_by_role("link", name=TITLE).first.click()
@@ -173,17 +174,12 @@ def sign_up(page, live_app, steps: Steps) -> None:
     page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
     check_portal_page(page, steps, "portal-login")
     page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(re.compile(r"/mes-dossiers|/commencer"))
+    page.wait_for_url(re.compile(r"/commencer/[^/?]+/nouveau$"))
 
 
 def file_dossier(page, live_app, steps: Steps, tmp_path) -> int:
     """Start, fill with the conditional field, attach, save, reload, submit."""
-    if "/commencer/" not in page.url:
-        page.get_by_role("link", name=re.compile("démarches", re.I)).first.click()
-        page.get_by_role("link", name=TITLE).first.click()
-    page.get_by_role("link", name="Commencer la démarche").or_(
-        page.get_by_role("button", name="Commencer la démarche")
-    ).click()
+    page.get_by_role("button", name="Commencer mon dossier").click()
     page.wait_for_url(re.compile(r"/identite$"))
     check_portal_page(page, steps, "portal-identity")
     page.get_by_text("Madame", exact=True).click()

@@ -115,11 +115,8 @@ def test_the_applicant_files_a_dossier_with_the_keyboard_alone(page, world, live
     type_into(page, "Mot de passe", PASSWORD)
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/mes-dossiers|/commencer"))
-    if "/commencer/" not in page.url:
-        follow(page, "Démarches")
-        follow(page, "Terrasse au clavier")
-    follow(page, "Commencer la démarche")
+    page.wait_for_url(re.compile(r"/commencer/[^/?]+/nouveau$"))  # back where they started
+    follow(page, "Commencer mon dossier")
     page.wait_for_url(re.compile(r"/identite$"))
     tab_to(page, "Madame")
     page.keyboard.press("Space")
