@@ -159,7 +159,7 @@ def _child(database_url: str, count: int, export_format: str, chosen: str) -> di
         copy_seconds = _copy_time(db, tables.rows_statement(query, user, columns))
         writer_seconds = None
         if export_format == "xlsx":
-            writer_seconds = _xlsxwriter_time(query, user, columns, rows)
+            writer_seconds = _xlsxwriter_time(procedure, query, user, columns, rows)
     return {
         "format": export_format,
         "column_set": chosen,
@@ -187,76 +187,46 @@ def _child(database_url: str, count: int, export_format: str, chosen: str) -> di
     }
 
 
-def _xlsxwriter_time(query, user, columns, count: int, sample: int = 2000) -> float:
-    """Seconds xlsxwriter itself needs to write ``count`` rows of the same cells (the
-    export's first ``sample`` rows, already formatted, written over and over, with the
-    writer's calls and options, repeated blocks in their own sheets): the floor of an XLSX
-    export, whatever Guichet does."""
-    import xlsxwriter
-
+def _xlsxwriter_time(procedure, query, user, columns, count: int, sample: int = 2000) -> float:
+    """Seconds the export's XLSX writer needs to write ``count`` rows already formatted
+    (the export's first ``sample`` rows and their repeated blocks' entries, written over
+    and over through ``XlsxWriter.write_cells``): xlsxwriter's own work, the floor of an
+    XLSX export whatever Guichet does to read and format the dossiers."""
     from app.extensions import db
     from app.services import exports
 
     layout = exports.Layout(query, columns)
-    zone = exports._zone()
-    rows, entries = [], []
-    for chunk in exports._chunks(query, user, columns, sample):
-        for row in chunk:
-            values = layout.values(row)
-            rows.append(
-                [
-                    exports._local(value, zone) if kind == exports.MOMENT else value
-                    for kind, value in zip(layout.kinds, values, strict=True)
-                ]
-            )
-            entries.append(
-                [list(b.rows(row.id, row.values.get(b.column.key))) for b in layout.blocks]
-            )
-        break
+    chunk = next(exports._chunks(query, user, columns, sample), [])
     db.session.rollback()
-    if not rows:
+    if not chunk:
         return 0.0
-    kinds = layout.kinds
+    lines = [layout.values(row) for row in chunk]
+    entries = [
+        [list(block.rows(row.id, row.values.get(block.column.key))) for row in chunk]
+        for block in layout.blocks
+    ]
+
+    def first(size: int) -> tuple[list, list]:
+        return lines[:size], [[cells for row in b[:size] for cells in row] for b in entries]
+
+    whole, rest = first(len(lines)), first(count % len(lines))
     with tempfile.TemporaryDirectory(prefix="guichet-bench-xlsxwriter-") as directory:
-        book = xlsxwriter.Workbook(
-            f"{directory}/floor.xlsx",
-            {"constant_memory": True, "tmpdir": directory, "in_memory": False},
-        )
-        moment = book.add_format({"num_format": "dd/mm/yyyy hh:mm"})
-        sheet = book.add_worksheet()
-        blocks = [[book.add_worksheet(), 0] for _block in layout.blocks]
+        writer = exports.XlsxWriter(Path(directory), layout, procedure)
         started = time.perf_counter()
-        for line in range(1, count + 1):
-            for col, (kind, value) in enumerate(zip(kinds, rows[line % len(rows)], strict=True)):
-                if kind == exports.TEXT:
-                    if value:
-                        sheet.write_string(line, col, value)
-                elif kind == exports.NUMBER:
-                    sheet.write_number(line, col, value)
-                elif value is not None:
-                    sheet.write_datetime(line, col, value, moment)
-            for block, lines in zip(blocks, entries[line % len(rows)], strict=True):
-                for cells in lines:
-                    block[1] += 1
-                    block[0].write_number(block[1], 0, cells[0])
-                    block[0].write_number(block[1], 1, cells[1])
-                    for col, text in enumerate(cells[2:], start=2):
-                        if text:
-                            block[0].write_string(block[1], col, text)
-        book.close()
+        for _ in range(count // len(lines)):
+            writer.write_cells(*whole)
+        writer.write_cells(*rest)
+        writer.close()
         return time.perf_counter() - started
 
 
 def _copy_time(db, statement) -> float:
     """Seconds for ``COPY (statement) TO STDOUT``, every byte read."""
-    import psycopg
+    from app.services.exports import copy_command
 
-    connection = db.session.connection()
-    compiled = statement.compile(dialect=connection.dialect)
-    raw = connection.connection.driver_connection
-    sql = psycopg.ClientCursor(raw).mogrify(compiled.string, compiled.params)
+    raw, command = copy_command(statement)
     started = time.perf_counter()
-    with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT") as copy:
+    with raw.cursor() as cursor, cursor.copy(command) as copy:
         for _data in copy:
             pass
     elapsed = time.perf_counter() - started

@@ -649,9 +649,27 @@ def _safe_csv(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+_FORMULA_CLASS = "".join(c for c in FORMULA_START if c != "-") + "-"  # "-" last: literal
+
+
 def _safe_csv_sql(text: Any) -> Any:
     """``_safe_csv`` in SQL (one pass over the text: it may be a subquery's result)."""
-    return sa.func.regexp_replace(text, "^([=+@\t\r-])", "'\\1")
+    return sa.func.regexp_replace(text, f"^([{_FORMULA_CLASS}])", "'\\1")
+
+
+def copy_command(statement: sa.Select, options: str = "") -> tuple[Any, str]:
+    """The raw psycopg connection of the session and ``COPY (statement) TO STDOUT
+    {options}`` with the statement's values inlined (COPY takes no parameters; psycopg
+    quotes them)."""
+    import psycopg
+
+    connection = db.session.connection()
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    raw = connection.connection.driver_connection
+    sql = psycopg.ClientCursor(raw).mogrify(compiled.string, compiled.params)
+    return raw, f"COPY ({sql}) TO STDOUT {options}".rstrip()
 
 
 class CsvWriter(Writer):
@@ -677,20 +695,10 @@ class CsvWriter(Writer):
         NULL, so unquoted; lines end with LF). ``report`` gets the rows written so far
         every ``CHUNK_SIZE`` rows (the server sends, and psycopg gives, one row at a
         time)."""
-        import psycopg
-
-        connection = db.session.connection()
-        compiled = statement.compile(
-            dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
-        )
-        raw = connection.connection.driver_connection
-        sql = psycopg.ClientCursor(raw).mogrify(compiled.string, compiled.params)
+        raw, command = copy_command(statement, "(FORMAT csv, DELIMITER ';')")
         self.file.flush()
         out = self.file.buffer
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, DELIMITER ';')") as copy,
-        ):
+        with raw.cursor() as cursor, cursor.copy(command) as copy:
             for rows, data in enumerate(copy, start=1):
                 out.write(data)
                 if rows % CHUNK_SIZE == 0:
@@ -766,12 +774,27 @@ class XlsxWriter(Writer):
             self.blocks.append([block, sheet, 1])
 
     def write(self, rows: list[tables.Row]) -> None:
-        sheet, zone, moment, layout = self.sheet, self.zone, self.moment, self.layout
-        kinds = layout.kinds
+        layout = self.layout
+        self.write_cells(
+            [layout.values(row) for row in rows],
+            [
+                [
+                    cells
+                    for row in rows
+                    for cells in block.rows(row.id, row.values.get(block.column.key))
+                ]
+                for block in layout.blocks
+            ],
+        )
+
+    def write_cells(self, lines: list[list[Any]], entries: list[list[list[Any]]]) -> None:
+        """Write rows already formatted (``Layout.values``) and, per repeated block, its
+        entries (``Block.rows``): the part of an export that is xlsxwriter's own work."""
+        sheet, zone, moment, kinds = self.sheet, self.zone, self.moment, self.layout.kinds
         write_string, write_number = sheet.write_string, sheet.write_number
         line = self.line
-        for row in rows:
-            for col, (kind, value) in enumerate(zip(kinds, layout.values(row), strict=True)):
+        for values in lines:
+            for col, (kind, value) in enumerate(zip(kinds, values, strict=True)):
                 if kind == TEXT:
                     if value:
                         write_string(line, col, value[: self.MAX_TEXT])
@@ -781,17 +804,15 @@ class XlsxWriter(Writer):
                     sheet.write_datetime(line, col, _local(value, zone), moment)
             line += 1
         self.line = line
-        for item in self.blocks:
-            block, block_sheet, block_line = item
-            key = block.column.key
-            for row in rows:
-                for cells in block.rows(row.id, row.values.get(key)):
-                    block_sheet.write_number(block_line, 0, cells[0])
-                    block_sheet.write_number(block_line, 1, cells[1])
-                    for col, text in enumerate(cells[2:], start=2):
-                        if text:
-                            block_sheet.write_string(block_line, col, text[: self.MAX_TEXT])
-                    block_line += 1
+        for item, block_entries in zip(self.blocks, entries, strict=True):
+            _block, block_sheet, block_line = item
+            for cells in block_entries:
+                block_sheet.write_number(block_line, 0, cells[0])
+                block_sheet.write_number(block_line, 1, cells[1])
+                for col, text in enumerate(cells[2:], start=2):
+                    if text:
+                        block_sheet.write_string(block_line, col, text[: self.MAX_TEXT])
+                block_line += 1
             item[2] = block_line
 
     def close(self) -> Path:
