@@ -808,6 +808,11 @@ def _among(column: Any, ids: Sequence[int]) -> sa.ColumnElement:
     return column.in_(ids)
 
 
+def _identity(key: str) -> sa.ColumnElement:
+    """A text of the dossier's filer (``identity ->> key``), on PostgreSQL."""
+    return Dossier.identity.op("->>", return_type=sa.Text)(_key(key))
+
+
 def _key(stable_id: str) -> sa.ColumnElement:
     """A JSON key inlined as a literal: expression indexes and statistics match constants,
     not parameters. Column keys come from the catalogue, whose ids passed ``_STABLE_ID``."""
@@ -880,15 +885,10 @@ class _Sql:
     def applicant(self) -> sa.ColumnElement:
         """The applicant as sorted and searched: a company's name, else "last first"."""
         if self.postgresql:
-            identity = Dossier.identity
-
-            def read(key: str) -> sa.ColumnElement:
-                return identity.op("->>", return_type=sa.Text)(sa.literal_column(f"'{key}'"))
-
             person = sa.func.nullif(
-                sa.func.concat_ws(" ", read("last_name"), read("first_name")), ""
+                sa.func.concat_ws(" ", _identity("last_name"), _identity("first_name")), ""
             )
-            return sa.func.coalesce(read("name"), person)
+            return sa.func.coalesce(_identity("name"), person)
 
         def read(key: str) -> sa.ColumnElement:
             return sa.func.json_extract(Dossier.identity, sa.literal_column(f"'$.{key}'"))
@@ -1261,10 +1261,9 @@ def _sql_text(column: Column, sql: _Sql, columns: Catalogue, zone: str) -> Any:
         local = sa.func.timezone(zone, getattr(Dossier, column.key))
         return sa.func.to_char(local, "YYYY-MM-DD HH24:MI")
     if kind == "applicant":
-        identity = Dossier.identity
 
         def read(key: str) -> sa.ColumnElement:
-            return sa.func.nullif(identity.op("->>", return_type=sa.Text)(_key(key)), "")
+            return sa.func.nullif(_identity(key), "")
 
         email = sa.select(User.email).where(User.id == Dossier.owner_id).correlate(Dossier)
         person = sa.func.concat_ws(" ", read("first_name"), read("last_name"))
